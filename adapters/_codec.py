@@ -1,0 +1,51 @@
+"""The one shape every format codec has: bytes in, raw observations out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hub.model import DecodedMessage
+
+
+class DecodeError(ValueError):
+    """A payload this codec can't read. The message says what is wrong and where."""
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeContext:
+    """What a codec may know besides the payload: the topic and its source's options."""
+
+    topic: str = ""
+    # When the hub received the message: SenML relative times count from it.
+    received_ns: int = 0
+    options: BaseModel = NoOptions()
+
+
+class Codec:
+    """Base class for format codecs. Subclasses set ``name`` and implement ``decode``.
+
+    A codec parses; it never maps keys to quantities, converts units or resolves times:
+    that is the normaliser's job, so every format gets the same rules.
+    """
+
+    name: ClassVar[str]
+    options_model: ClassVar[type[BaseModel]] = NoOptions
+
+    def decode(self, payload: bytes, context: DecodeContext) -> DecodedMessage:
+        raise NotImplementedError
+
+    def parse_options(self, options: dict[str, Any]) -> BaseModel:
+        try:
+            return self.options_model.model_validate(options)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(options)'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ValueError(problems) from None

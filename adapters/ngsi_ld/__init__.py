@@ -1,0 +1,1 @@
+"""NGSI-LD entities and notifications (FIWARE Smart Data Models)."""

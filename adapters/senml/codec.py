@@ -1,0 +1,143 @@
+"""SenML JSON (RFC 8428): resolves base name, base time, base unit, base value and relative times."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from typing import Any
+
+from adapters._codec import Codec, DecodeContext, DecodeError
+from adapters._json import load_json, type_name
+from hub.model import DecodedMessage, RawObservation
+from hub.timeutil import epoch_to_ns
+
+# RFC 8428 section 4.5.3: times below 2**28 are relative to "now".
+_RELATIVE_LIMIT = 2**28
+_SUPPORTED_VERSION = 10
+_KNOWN_FIELDS = {"bn", "bt", "bu", "bv", "bs", "bver", "n", "u", "v", "vs", "vb", "vd", "s", "t", "ut"}
+_DEVICE_SEPARATORS = ":/;"
+# A whole RFC 9039 device URN names a sensor, not a measurement; its unit tells the quantity.
+_DEVICE_URN = re.compile(r"^urn:dev:[a-z]+:[^:/;]+$")
+_LOCATION_UNITS = ("lat", "lon")
+
+
+class SenmlCodec(Codec):
+    name = "senml"
+
+    def decode(self, payload: bytes, context: DecodeContext) -> DecodedMessage:
+        pack = load_json(payload, "SenML pack")
+        if isinstance(pack, dict):
+            pack = [pack]
+        if not isinstance(pack, list) or not pack:
+            raise DecodeError(f"SenML pack: expected a non-empty array of records, got {type_name(pack)}")
+        base_name, base_unit = "", None
+        base_time = base_value = base_sum = 0.0
+        observations: list[RawObservation] = []
+        # RFC 8428 section 5.1.3: lat/lon records locate the sensor's other records of the same time.
+        positions: dict[tuple[str | None, int | None], dict[str, float]] = {}
+        for index, record in enumerate(pack):
+            where = f"record {index}"
+            if not isinstance(record, dict):
+                raise DecodeError(f"{where}: expected an object, got {type_name(record)}")
+            _check_fields(record, where)
+            if "bn" in record:
+                base_name = _text(record, "bn", where)
+            if "bt" in record:
+                base_time = _number(record, "bt", where)
+            if "bu" in record:
+                base_unit = _text(record, "bu", where)
+            if "bv" in record:
+                base_value = _number(record, "bv", where)
+            if "bs" in record:
+                base_sum = _number(record, "bs", where)
+            name = base_name + (_text(record, "n", where) if "n" in record else "")
+            if not name:
+                raise DecodeError(f"{where}: no name (neither bn nor n)")
+            value: object
+            if "v" in record:
+                value = base_value + _number(record, "v", where)
+            elif "s" in record:
+                value = base_sum + _number(record, "s", where)
+            elif "vs" in record:
+                value = _text(record, "vs", where)
+            else:
+                continue  # boolean (vb) and data (vd) values are never numeric readings
+            time = _resolve_time(
+                base_time + (_number(record, "t", where) if "t" in record else 0.0), context.received_ns
+            )
+            unit = _text(record, "u", where) if "u" in record else base_unit
+            device, key = _split_name(base_name, name, has_own_name="n" in record)
+            if unit in _LOCATION_UNITS and isinstance(value, float):
+                positions.setdefault((device, time), {})[unit] = value
+                continue
+            observations.append(
+                RawObservation(key=key or unit or name, value=value, unit=unit, time=time, device=device)
+            )
+        return DecodedMessage(observations=tuple(_locate(observations, positions)))
+
+
+def _check_fields(record: dict[str, Any], where: str) -> None:
+    for field in record:
+        if field.endswith("_"):
+            # RFC 8428 section 4.4: fields ending in "_" must be understood, or the pack rejected.
+            raise DecodeError(f"{where}: must-understand field {field!r} is not supported")
+    version = record.get("bver")
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise DecodeError(f"{where}.bver: expected an integer version")
+    if isinstance(version, int) and version > _SUPPORTED_VERSION:
+        raise DecodeError(f"{where}.bver: version {version} is newer than the supported {_SUPPORTED_VERSION}")
+
+
+def _text(record: dict[str, Any], field: str, where: str) -> str:
+    value = record[field]
+    if not isinstance(value, str):
+        raise DecodeError(f"{where}.{field}: expected a string, got {type_name(value)}")
+    return value
+
+
+def _number(record: dict[str, Any], field: str, where: str) -> float:
+    value = record[field]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DecodeError(f"{where}.{field}: expected a number, got {type_name(value)}")
+    return float(value)
+
+
+def _resolve_time(seconds: float, received_ns: int) -> int | None:
+    if seconds == 0.0:
+        return None  # no time in the pack: the normaliser falls back to the receive time
+    if seconds < _RELATIVE_LIMIT:
+        return received_ns + epoch_to_ns(seconds)
+    return epoch_to_ns(seconds)
+
+
+def _locate(
+    observations: list[RawObservation], positions: dict[tuple[str | None, int | None], dict[str, float]]
+) -> list[RawObservation]:
+    located = []
+    for observation in observations:
+        position = positions.get((observation.device, observation.time), {})
+        if "lat" in position and "lon" in position:
+            observation = replace(observation, lat=position["lat"], lon=position["lon"])
+        located.append(observation)
+    return located
+
+
+def _split_name(base_name: str, name: str, *, has_own_name: bool) -> tuple[str | None, str | None]:
+    """Device and measurement key of a resolved name; a key of None means "the unit says".
+
+    The base name names the device (``urn:dev:ow:10e2...:``) and ``n`` the measurement.
+    A record with no ``n`` of its own, or whose name is a whole device URN, measures
+    what its unit says (RFC 8428 section 5.1.3 uses ``%RH`` that way).
+    """
+    if not has_own_name or _DEVICE_URN.match(name):
+        return name.rstrip(_DEVICE_SEPARATORS) or None, None
+    if base_name and len(name) > len(base_name):
+        return base_name.rstrip(_DEVICE_SEPARATORS) or None, name[len(base_name) :]
+    cut = max(name.rfind(separator) for separator in _DEVICE_SEPARATORS)
+    if 0 < cut < len(name) - 1:
+        return name[:cut], name[cut + 1 :]
+    return None, name
+
+
+CODEC = SenmlCodec()

@@ -1,0 +1,1 @@
+"""The Things Stack (TTN v3) uplink messages."""

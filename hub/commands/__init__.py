@@ -1,0 +1,1 @@
+"""``citylab`` subcommands; each module has ``register(subparsers)``."""

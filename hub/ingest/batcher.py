@@ -1,0 +1,155 @@
+"""The writer thread: batches readings, writes them, records dead letters, then acks.
+
+MQTT messages are acknowledged in the order they arrived (MQTT 3.1.1 section 4.6), and
+only once their readings are stored and their dead letters committed. A transient
+write failure is retried with backoff, holding the acks back: nothing is lost, and the
+broker redelivers whatever was not acked if the hub dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from hub.ingest.stats import IngestStats
+from hub.normalise import RejectCode
+from hub.store.deadletters import DeadLetter, DeadLetterStore
+from hub.store.writers import InfluxWriter, PermanentWriteError, TransientWriteError
+
+log = logging.getLogger(__name__)
+
+AckFunction = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class Envelope:
+    """Everything one MQTT message produced, and how to acknowledge it."""
+
+    mid: int
+    qos: int
+    topic: str
+    lab: str | None
+    lines: list[str] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+class BatchWriter:
+    def __init__(
+        self,
+        *,
+        writer: InfluxWriter,
+        dead_letters: DeadLetterStore,
+        ack: AckFunction,
+        stats: IngestStats,
+        batch_size: int = 5000,
+        linger_s: float = 0.1,
+        max_backoff_s: float = 30.0,
+        extra_lines: Callable[[], list[str]] | None = None,
+    ) -> None:
+        self._writer = writer
+        self._dead_letters = dead_letters
+        self._ack = ack
+        self._stats = stats
+        self._batch_size = batch_size
+        self._linger_s = linger_s
+        self._max_backoff_s = max_backoff_s
+        self._extra_lines = extra_lines
+        self._queue: queue.Queue[Envelope] = queue.Queue()
+        self._stopping = threading.Event()
+        self._give_up_at: float | None = None
+        self._thread = threading.Thread(target=self._run, name="citylab-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, envelope: Envelope) -> None:
+        self._queue.put(envelope)
+        self._stats.queue_depth = self._queue.qsize()
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        """Flush what is queued, then stop. False if the store stayed down until the deadline."""
+        self._give_up_at = time.monotonic() + timeout_s
+        self._stopping.set()
+        self._thread.join(timeout_s + 5)
+        return self._queue.empty() and not self._thread.is_alive()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._gather()
+            extra = self._extra_lines() if self._extra_lines is not None else []
+            if (batch or extra) and not self._flush(batch, extra):
+                return  # gave up at shutdown: unacked messages will be redelivered
+            if self._stopping.is_set() and self._queue.empty():
+                return
+
+    def _gather(self) -> list[Envelope]:
+        batch: list[Envelope] = []
+        lines = 0
+        deadline: float | None = None
+        while lines < self._batch_size:
+            timeout = 0.2 if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                envelope = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                if batch or self._stopping.is_set() or deadline is None:
+                    break
+                continue
+            batch.append(envelope)
+            lines += len(envelope.lines)
+            if deadline is None:
+                deadline = time.monotonic() + self._linger_s
+        self._stats.queue_depth = self._queue.qsize()
+        return batch
+
+    def _flush(self, batch: list[Envelope], extra_lines: list[str]) -> bool:
+        letters = [letter for envelope in batch for letter in envelope.dead_letters]
+        lines = [line for envelope in batch for line in envelope.lines]
+        if lines or extra_lines:
+            try:
+                if not self._write_with_retry(lines + extra_lines):
+                    return False
+            except PermanentWriteError as exc:
+                log.error("InfluxDB refused a batch of %d lines: %s", len(lines), exc)
+                letters.extend(self._store_rejections(batch, str(exc)))
+        if letters:
+            self._dead_letters.add_many(letters)
+            for letter in letters:
+                self._stats.dead_letter(letter.lab or "unknown", letter.reason_code)
+        for envelope in batch:
+            self._ack(envelope.mid, envelope.qos)
+        return True
+
+    def _write_with_retry(self, lines: list[str]) -> bool:
+        backoff = 0.2
+        while True:
+            started = time.perf_counter()
+            try:
+                self._writer.write(lines)
+            except TransientWriteError as exc:
+                self._stats.retry()
+                if self._give_up_at is not None and time.monotonic() > self._give_up_at:
+                    log.error("shutting down with %d lines unwritten and unacked: %s", len(lines), exc)
+                    return False
+                log.warning("write failed, retrying in %.1fs: %s", backoff, exc)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
+                continue
+            self._stats.batch_written(len(lines), time.perf_counter() - started)
+            return True
+
+    @staticmethod
+    def _store_rejections(batch: list[Envelope], reason: str) -> list[DeadLetter]:
+        now = time.time_ns()
+        return [
+            DeadLetter(
+                received_ns=now, topic=envelope.topic, lab=envelope.lab, codec=None,
+                reason_code=RejectCode.STORE_REJECTED, reason=reason,
+                payload="\n".join(envelope.lines).encode("utf-8"),
+            )
+            for envelope in batch
+            if envelope.lines
+        ]

@@ -1,0 +1,62 @@
+"""Counters the hub keeps about itself, per lab and reason. Thread-safe."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class StatsSnapshot:
+    messages: Counter[str] = field(default_factory=Counter)
+    readings: Counter[str] = field(default_factory=Counter)
+    unmapped: Counter[str] = field(default_factory=Counter)
+    dead_letters: Counter[tuple[str, str]] = field(default_factory=Counter)
+    batches: int = 0
+    batch_lines: int = 0
+    write_seconds: list[float] = field(default_factory=list)
+    write_retries: int = 0
+
+
+class IngestStats:
+    """Totals since start, plus a delta that the stats reporter takes every few seconds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = StatsSnapshot()
+        self._delta = StatsSnapshot()
+        self.queue_depth = 0
+        self.unacked = 0
+        self.spool_depth = 0
+
+    def message(self, lab: str, readings: int, unmapped: int) -> None:
+        with self._lock:
+            for snap in (self.total, self._delta):
+                snap.messages[lab] += 1
+                snap.readings[lab] += readings
+                snap.unmapped[lab] += unmapped
+
+    def dead_letter(self, lab: str, reason_code: str, count: int = 1) -> None:
+        with self._lock:
+            self.total.dead_letters[(lab, reason_code)] += count
+            self._delta.dead_letters[(lab, reason_code)] += count
+
+    def batch_written(self, lines: int, seconds: float) -> None:
+        with self._lock:
+            for snap in (self.total, self._delta):
+                snap.batches += 1
+                snap.batch_lines += lines
+            self._delta.write_seconds.append(seconds)
+            if len(self.total.write_seconds) < 10_000:
+                self.total.write_seconds.append(seconds)
+
+    def retry(self) -> None:
+        with self._lock:
+            self.total.write_retries += 1
+            self._delta.write_retries += 1
+
+    def take_delta(self) -> StatsSnapshot:
+        with self._lock:
+            delta, self._delta = self._delta, StatsSnapshot()
+        return delta

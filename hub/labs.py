@@ -1,0 +1,192 @@
+"""Lab configuration: one YAML file per lab under ``labs/``, validated at load.
+
+A new lab is configuration, not code. Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hub.topics import TopicFilterError, overlap, validate_filter
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=64)]
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+class LabConfigError(ValueError):
+    """A lab config that can't be used; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class KeyMapping(_Strict):
+    """How one payload key becomes a canonical quantity."""
+
+    quantity: str
+    unit: str | None = None
+
+
+class Source(_Strict):
+    """One stream of messages: a topic filter and the format its payloads use."""
+
+    topic: str
+    format: str
+    # 0-based topic level holding the device id; unset means the payload names the device.
+    device_topic_level: int | None = Field(default=None, ge=0)
+    mappings: dict[str, KeyMapping] = Field(default_factory=dict)
+    # Unit of a quantity when the payload gives none (e.g. a lab whose firmware sends °F).
+    default_units: dict[str, str] = Field(default_factory=dict)
+    # Codec-specific settings, validated by the codec's own options model.
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_is_valid(cls, value: str) -> str:
+        try:
+            validate_filter(value)
+        except TopicFilterError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    @model_validator(mode="after")
+    def _device_level_in_filter(self) -> Source:
+        level = self.device_topic_level
+        if level is not None:
+            levels = self.topic.split("/")
+            if level >= len(levels) or levels[level] == "#":
+                raise ValueError(f"device_topic_level {level} is not a level of {self.topic!r}")
+        return self
+
+    def device_from_topic(self, topic: str) -> str | None:
+        if self.device_topic_level is None:
+            return None
+        levels = topic.split("/")
+        return levels[self.device_topic_level] if self.device_topic_level < len(levels) else None
+
+
+class LabConfig(_Strict):
+    lab: Slug
+    city: Slug
+    name: str = Field(min_length=1, max_length=200)
+    city_name: str = Field(min_length=1, max_length=200)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    timezone: str
+    location: Location
+    # The MQTT user this lab publishes as; the broker ACL limits it to its topic filters.
+    mqtt_username: Slug | None = None
+    description: str = ""
+    sources: list[Source] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def username(self) -> str:
+        return self.mqtt_username or self.lab
+
+
+def _format_validation_error(path: Path, error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"{path}: {key}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_lab(path: Path) -> LabConfig:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise LabConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise LabConfigError(f"{path}: can't read: {exc.strerror}") from exc
+    if not isinstance(data, dict):
+        raise LabConfigError(f"{path}: (top level): expected a mapping of lab settings")
+    try:
+        config = LabConfig.model_validate(data)
+    except ValidationError as exc:
+        raise LabConfigError(_format_validation_error(path, exc)) from None
+    _check_against_registries(path, config)
+    return config
+
+
+def _check_against_registries(path: Path, config: LabConfig) -> None:
+    # Imported here: the codec registry imports hub modules, and labs are loaded after it.
+    from adapters import CodecNotFoundError, get_codec
+    from hub.vocabulary import load_vocabulary
+
+    vocabulary = load_vocabulary()
+    for index, source in enumerate(config.sources):
+        where = f"{path}: sources.{index}"
+        try:
+            codec = get_codec(source.format)
+        except CodecNotFoundError as exc:
+            raise LabConfigError(f"{where}.format: {exc}") from None
+        for key, mapping in source.mappings.items():
+            if mapping.quantity not in vocabulary.quantities:
+                raise LabConfigError(f"{where}.mappings.{key}.quantity: unknown quantity {mapping.quantity!r}")
+            if mapping.unit is not None and vocabulary.conversion(mapping.quantity, mapping.unit) is None:
+                raise LabConfigError(
+                    f"{where}.mappings.{key}.unit: {mapping.unit!r} can't be converted for {mapping.quantity}"
+                )
+        for quantity, unit in source.default_units.items():
+            if vocabulary.conversion(quantity, unit) is None:
+                raise LabConfigError(f"{where}.default_units.{quantity}: {unit!r} is not a unit for {quantity}")
+        try:
+            codec.parse_options(source.options)
+        except ValueError as exc:
+            raise LabConfigError(f"{where}.options: {exc}") from None
+
+
+def load_labs(directory: Path) -> dict[str, LabConfig]:
+    """Load every ``*.yaml`` lab config; labs may not claim each other's topics."""
+    if not directory.is_dir():
+        raise LabConfigError(f"{directory}: labs directory not found")
+    labs: dict[str, LabConfig] = {}
+    origin: dict[str, Path] = {}
+    for path in sorted(directory.glob("*.y*ml")):
+        config = load_lab(path)
+        if config.lab in labs:
+            raise LabConfigError(f"{path}: lab: {config.lab!r} is already defined in {origin[config.lab]}")
+        if path.stem != config.lab:
+            raise LabConfigError(f"{path}: lab: file name must be {config.lab}.yaml")
+        for other in labs.values():
+            for source in config.sources:
+                for theirs in other.sources:
+                    if overlap(source.topic, theirs.topic):
+                        raise LabConfigError(
+                            f"{path}: sources: topic {source.topic!r} overlaps {theirs.topic!r} "
+                            f"of lab {other.lab} ({origin[other.lab]})"
+                        )
+        labs[config.lab] = config
+        origin[config.lab] = path
+    return labs
+
+
+def is_slug(text: str) -> bool:
+    return bool(_SLUG.match(text))

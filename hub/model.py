@@ -1,0 +1,68 @@
+"""The canonical data model every lab's payload is normalised into.
+
+These are hot-path objects: frozen, slotted dataclasses, not pydantic models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A raw time as a codec found it: ISO 8601 text (a zone is optional) or an
+# integer count of nanoseconds since the Unix epoch (already UTC).
+RawTime = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class RawObservation:
+    """One value a codec found in a payload, before any interpretation."""
+
+    key: str
+    value: object
+    unit: str | None = None
+    time: RawTime | None = None
+    device: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedMessage:
+    """What a codec returns for one payload."""
+
+    observations: tuple[RawObservation, ...]
+    device: str | None = None
+    # Network/gateway time: used when an observation carries no measurement time.
+    gateway_time: RawTime | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One normalised reading: what the hub stores and serves."""
+
+    city: str | None
+    lab: str | None
+    device: str
+    quantity: str
+    value: float
+    unit: str
+    time_ns: int
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A reading (or a whole message) the hub refused, with a bounded reason code."""
+
+    code: str
+    detail: str
+    key: str | None = None
+
+
+@dataclass(slots=True)
+class NormaliseResult:
+    readings: list[Reading] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    unmapped_keys: list[str] = field(default_factory=list)

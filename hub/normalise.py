@@ -1,0 +1,192 @@
+"""The one place that decides what a raw observation means.
+
+Codecs only parse. Here keys become canonical quantities, units are converted,
+times resolved, ranges checked and the device and location settled.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from zoneinfo import ZoneInfo
+
+from hub.labs import LabConfig, Source
+from hub.model import DecodedMessage, NormaliseResult, RawObservation, RawTime, Reading, Rejection
+from hub.timeutil import TimeFormatError, epoch_to_ns, guess_epoch_unit, parse_iso_ns
+from hub.vocabulary import Vocabulary, load_vocabulary
+
+MAX_DEVICE_ID = 128
+# Readings stamped more than this far ahead of the receive time come from a wrong clock.
+MAX_FUTURE_NS = 10 * 60 * 1_000_000_000
+# Nothing the network measures predates this; earlier times are unit mistakes (ms read as s, 1970).
+EARLIEST_NS = 946_684_800 * 1_000_000_000  # 2000-01-01T00:00:00Z
+# Control characters and backslashes can't be stored portably in an InfluxDB tag.
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\\\\]")
+
+
+class RejectCode:
+    """Bounded reason codes: they become tags and metric labels, so never free text."""
+
+    DECODE_ERROR = "decode_error"
+    OVERSIZED = "oversized"
+    NO_SOURCE = "no_source"
+    NOT_A_NUMBER = "not_a_number"
+    UNKNOWN_UNIT = "unknown_unit"
+    OUT_OF_RANGE = "out_of_range"
+    BAD_TIME = "bad_time"
+    TIME_IN_FUTURE = "time_in_future"
+    TIME_TOO_OLD = "time_too_old"
+    NO_DEVICE = "no_device"
+    BAD_DEVICE = "bad_device"
+    NO_READINGS = "no_readings"
+    STORE_REJECTED = "store_rejected"
+
+
+class Normaliser:
+    def __init__(self, vocabulary: Vocabulary | None = None) -> None:
+        self.vocabulary = vocabulary or load_vocabulary()
+
+    def normalise(
+        self,
+        decoded: DecodedMessage,
+        *,
+        received_ns: int,
+        format_name: str,
+        lab: LabConfig | None = None,
+        source: Source | None = None,
+        topic: str = "",
+    ) -> NormaliseResult:
+        result = NormaliseResult()
+        zone = lab.zone if lab is not None else None
+        topic_device = source.device_from_topic(topic) if source is not None else None
+        format_defaults = self.vocabulary.format_default_units.get(format_name, {})
+        for observation in decoded.observations:
+            outcome = self._one(
+                observation, decoded, received_ns, zone, topic_device, lab, source, format_defaults
+            )
+            if isinstance(outcome, Reading):
+                result.readings.append(outcome)
+            elif isinstance(outcome, Rejection):
+                result.rejections.append(outcome)
+            else:
+                result.unmapped_keys.append(observation.key)
+        return result
+
+    def _one(
+        self,
+        observation: RawObservation,
+        decoded: DecodedMessage,
+        received_ns: int,
+        zone: ZoneInfo | None,
+        topic_device: str | None,
+        lab: LabConfig | None,
+        source: Source | None,
+        format_defaults: dict[str, str],
+    ) -> Reading | Rejection | None:
+        key = observation.key
+        mapping = source.mappings.get(key) if source is not None else None
+        quantity_name = mapping.quantity if mapping is not None else self.vocabulary.quantity_for_key(key)
+        if quantity_name is None:
+            return None
+        quantity = self.vocabulary.quantities[quantity_name]
+
+        number = _as_number(observation.value)
+        if number is None:
+            return Rejection(RejectCode.NOT_A_NUMBER, f"{key}: {_preview(observation.value)} is not a number", key)
+
+        unit = (
+            observation.unit
+            or (mapping.unit if mapping is not None else None)
+            or (source.default_units.get(quantity_name) if source is not None else None)
+            or format_defaults.get(quantity_name)
+            or quantity.unit
+        )
+        conversion = self.vocabulary.conversion(quantity_name, unit)
+        if conversion is None:
+            return Rejection(
+                RejectCode.UNKNOWN_UNIT, f"{key}: unit {unit!r} can't be converted to {quantity.unit}", key
+            )
+        value = conversion.apply(number)
+        if not quantity.minimum <= value <= quantity.maximum:
+            return Rejection(
+                RejectCode.OUT_OF_RANGE,
+                f"{key}: {quantity_name} {value:g} {quantity.unit} is outside "
+                f"{quantity.minimum:g}..{quantity.maximum:g}",
+                key,
+            )
+
+        raw_time = observation.time if observation.time is not None else decoded.gateway_time
+        try:
+            time_ns = received_ns if raw_time is None else resolve_time(raw_time, zone)
+        except TimeFormatError as exc:
+            return Rejection(RejectCode.BAD_TIME, f"{key}: {exc}", key)
+        if time_ns > received_ns + MAX_FUTURE_NS:
+            return Rejection(RejectCode.TIME_IN_FUTURE, f"{key}: time is ahead of the hub's clock", key)
+        if time_ns < EARLIEST_NS:
+            return Rejection(RejectCode.TIME_TOO_OLD, f"{key}: time is before 2000", key)
+
+        device = topic_device or observation.device or decoded.device
+        if not device:
+            return Rejection(RejectCode.NO_DEVICE, f"{key}: no device id in topic or payload", key)
+        if len(device) > MAX_DEVICE_ID or _UNSTORABLE.search(device):
+            return Rejection(
+                RejectCode.BAD_DEVICE,
+                f"device id {_preview(device)} has control characters or backslashes, or exceeds {MAX_DEVICE_ID} characters",
+                key,
+            )
+
+        lat, lon = observation.lat, observation.lon
+        if lat is None or lon is None:
+            lat, lon = decoded.lat, decoded.lon
+        if (lat is None or lon is None) and lab is not None:
+            lat, lon = lab.location.lat, lab.location.lon
+
+        return Reading(
+            city=lab.city if lab is not None else None,
+            lab=lab.lab if lab is not None else None,
+            device=device,
+            quantity=quantity_name,
+            value=value,
+            unit=quantity.unit,
+            time_ns=time_ns,
+            lat=lat,
+            lon=lon,
+        )
+
+
+def resolve_time(raw: RawTime, zone: ZoneInfo | None) -> int:
+    if isinstance(raw, int):
+        return raw
+    text = raw.strip()
+    if _looks_numeric(text):
+        number = float(text)
+        return epoch_to_ns(number, guess_epoch_unit(number))
+    return parse_iso_ns(text, zone)
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _as_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _preview(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

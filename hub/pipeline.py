@@ -1,0 +1,70 @@
+"""Payload bytes to readings: codec, then normaliser. Shared by the service and ``citylab decode``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from adapters import DecodeContext, DecodeError, get_codec
+from hub.labs import LabConfig, Source
+from hub.model import NormaliseResult, Rejection
+from hub.normalise import Normaliser, RejectCode
+
+DEFAULT_MAX_PAYLOAD = 256 * 1024
+
+
+@dataclass(slots=True)
+class Processed:
+    format_name: str
+    result: NormaliseResult = field(default_factory=NormaliseResult)
+    # Set when the whole message failed (not decodable): nothing in ``result`` then.
+    failure: Rejection | None = None
+
+
+class Pipeline:
+    def __init__(self, normaliser: Normaliser | None = None, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
+        self.normaliser = normaliser or Normaliser()
+        self.max_payload = max_payload
+        self._options: dict[int, BaseModel] = {}  # parsed codec options per source, by identity
+
+    def process(
+        self,
+        payload: bytes,
+        *,
+        format_name: str,
+        received_ns: int,
+        topic: str = "",
+        lab: LabConfig | None = None,
+        source: Source | None = None,
+    ) -> Processed:
+        if len(payload) > self.max_payload:
+            return Processed(
+                format_name,
+                failure=Rejection(
+                    RejectCode.OVERSIZED, f"payload of {len(payload)} bytes exceeds {self.max_payload}"
+                ),
+            )
+        codec = get_codec(format_name)
+        options = self._options_for(source, format_name)
+        try:
+            decoded = codec.decode(payload, DecodeContext(topic=topic, received_ns=received_ns, options=options))
+        except DecodeError as exc:
+            return Processed(format_name, failure=Rejection(RejectCode.DECODE_ERROR, f"{format_name}: {exc}"))
+        except RecursionError:
+            return Processed(
+                format_name, failure=Rejection(RejectCode.DECODE_ERROR, f"{format_name}: nested too deeply")
+            )
+        result = self.normaliser.normalise(
+            decoded, received_ns=received_ns, format_name=format_name, lab=lab, source=source, topic=topic
+        )
+        return Processed(format_name, result=result)
+
+    def _options_for(self, source: Source | None, format_name: str) -> BaseModel:
+        codec = get_codec(format_name)
+        if source is None:
+            return codec.options_model()
+        options = self._options.get(id(source))
+        if options is None:
+            options = self._options[id(source)] = codec.parse_options(source.options)
+        return options

@@ -1,0 +1,46 @@
+"""InfluxDB line protocol, escaped so that no tag or measurement can inject a point.
+
+Measurement = quantity; tags city, device, lab (sorted by key, as InfluxData advises);
+field ``value`` always a float (a field type conflict rejects the whole batch); ns time.
+"""
+
+from __future__ import annotations
+
+from hub.model import Reading
+
+# Line protocol can't carry a line break, and InfluxDB versions disagree on whether "\\"
+# is an escaped backslash (1.x keeps both and then misreads a trailing one as escaping the
+# next separator). So a backslash can't be stored portably: it becomes "/", and line
+# breaks and tabs become the two characters "\n", "\r", "\t". The normaliser rejects device
+# ids with either, so this is a last guard, never a silent rewrite of accepted data.
+_CONTROL = {"\\": "/", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_TAG_ESCAPES = str.maketrans({**_CONTROL, ",": "\\,", "=": "\\=", " ": "\\ "})
+_MEASUREMENT_ESCAPES = str.maketrans({**_CONTROL, ",": "\\,", " ": "\\ "})
+
+
+def escape_tag(text: str) -> str:
+    return text.translate(_TAG_ESCAPES)
+
+
+def escape_measurement(text: str) -> str:
+    return text.translate(_MEASUREMENT_ESCAPES)
+
+
+def format_float(value: float) -> str:
+    # repr keeps every digit and always has a "." or exponent: never an integer field.
+    return repr(float(value))
+
+
+def reading_to_line(reading: Reading) -> str:
+    tags = f"city={escape_tag(reading.city or 'unknown')},device={escape_tag(reading.device)}," \
+           f"lab={escape_tag(reading.lab or 'unknown')}"
+    fields = f"value={format_float(reading.value)}"
+    if reading.lat is not None and reading.lon is not None:
+        fields += f",lat={format_float(reading.lat)},lon={format_float(reading.lon)}"
+    return f"{escape_measurement(reading.quantity)},{tags} {fields} {reading.time_ns}"
+
+
+def stats_line(measurement: str, tags: dict[str, str], fields: dict[str, float], time_ns: int) -> str:
+    tag_text = "".join(f",{escape_tag(k)}={escape_tag(v)}" for k, v in sorted(tags.items()) if v)
+    field_text = ",".join(f"{escape_tag(k)}={format_float(v)}" for k, v in sorted(fields.items()))
+    return f"{escape_measurement(measurement)}{tag_text} {field_text} {time_ns}"

@@ -1,0 +1,193 @@
+"""The canonical vocabulary, unit table and key aliases, loaded once from data files.
+
+Conversion factors are derived with pint at load time; the hot path only
+multiplies and adds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+class VocabularyError(ValueError):
+    """The vocabulary data files contradict themselves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    name: str
+    value: float
+    period: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    description: str
+    molar_factor: float | None
+    references: tuple[Reference, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """value_in_canonical = value * scale + offset."""
+
+    scale: float
+    offset: float
+
+    def apply(self, value: float) -> float:
+        return value * self.scale + self.offset
+
+
+_IDENTITY = Conversion(1.0, 0.0)
+_CHANNEL_SUFFIX = re.compile(r"^(?P<name>.+?)[._]\d{1,3}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    quantities: dict[str, Quantity]
+    unit_symbols: dict[str, str]  # any alias or symbol -> symbol
+    conversions: dict[tuple[str, str], Conversion]  # (quantity, symbol) -> to canonical
+    key_aliases: dict[str, str]
+    channel_aliases: dict[str, str]
+    format_default_units: dict[str, dict[str, str]]
+
+    def unit_symbol(self, unit: str) -> str | None:
+        return self.unit_symbols.get(unit) or self.unit_symbols.get(unit.strip())
+
+    def conversion(self, quantity: str, unit: str) -> Conversion | None:
+        symbol = self.unit_symbol(unit)
+        if symbol is None:
+            return None
+        return self.conversions.get((quantity, symbol))
+
+    def quantity_for_key(self, key: str) -> str | None:
+        """Exact lookups only: the key, its last dotted part, or a CayenneLPP name plus channel."""
+        found = self._exact(key)
+        if found is None and "." in key:
+            found = self._exact(key.rsplit(".", 1)[1])
+        if found is None:
+            match = _CHANNEL_SUFFIX.match(key)
+            if match is not None:
+                found = self.channel_aliases.get(match["name"])
+        return found
+
+    def _exact(self, key: str) -> str | None:
+        if key in self.quantities:
+            return key
+        return self.key_aliases.get(key)
+
+
+def _read_yaml(name: str) -> dict[str, Any]:
+    text = resources.files("hub.data").joinpath(name).read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise VocabularyError(f"{name}: expected a mapping at the top level")
+    return data
+
+
+def _derive_conversions(
+    quantities: dict[str, Quantity], pint_units: dict[str, str]
+) -> dict[tuple[str, str], Conversion]:
+    import pint  # only at load: pint is slow to import and never used on the hot path
+
+    registry = pint.UnitRegistry()
+    if "ppb" not in registry:
+        registry.define("ppb = 1e-9 = parts_per_billion")
+    parsed = {symbol: registry.Quantity(1, expr).units for symbol, expr in pint_units.items()}
+    conversions: dict[tuple[str, str], Conversion] = {}
+    for quantity in quantities.values():
+        conversions[(quantity.name, quantity.unit)] = _IDENTITY
+        target = parsed.get(quantity.unit)
+        for symbol, source in parsed.items():
+            if target is None or symbol == quantity.unit:
+                continue
+            if registry.Quantity(1, source).dimensionality != registry.Quantity(1, target).dimensionality:
+                continue
+            zero = registry.Quantity(0, source).to(target).magnitude
+            one = registry.Quantity(1, source).to(target).magnitude
+            conversions[(quantity.name, symbol)] = Conversion(_tidy(one - zero), _tidy(zero))
+        if quantity.molar_factor is not None:
+            # Gas mixing ratios: ppb -> µg/m³ (or ppm -> mg/m³ for CO, the same factor).
+            factor = quantity.molar_factor
+            if quantity.unit == "ug/m3":
+                conversions[(quantity.name, "ppb")] = Conversion(factor, 0.0)
+                conversions[(quantity.name, "ppm")] = Conversion(factor * 1000.0, 0.0)
+            elif quantity.unit == "mg/m3":
+                conversions[(quantity.name, "ppm")] = Conversion(factor, 0.0)
+                conversions[(quantity.name, "ppb")] = Conversion(factor / 1000.0, 0.0)
+            else:
+                raise VocabularyError(f"{quantity.name}: molar_factor needs unit ug/m3 or mg/m3")
+    return conversions
+
+
+def _tidy(number: float) -> float:
+    """Drop pint's float noise (0.5555555555555429 -> 0.555555555556)."""
+    return float(f"{float(number):.12g}")
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    raw_quantities = _read_yaml("quantities.yaml")["quantities"]
+    raw_units = _read_yaml("units.yaml")["units"]
+    raw_aliases = _read_yaml("key_aliases.yaml")
+
+    unit_symbols: dict[str, str] = {}
+    pint_units: dict[str, str] = {}
+    for symbol, spec in raw_units.items():
+        for alias in [symbol, *spec.get("aliases", [])]:
+            alias = str(alias)
+            if unit_symbols.get(alias, symbol) != symbol:
+                raise VocabularyError(f"units.yaml: {alias!r} means both {unit_symbols[alias]} and {symbol}")
+            unit_symbols[alias] = symbol
+        if "pint" in spec:
+            pint_units[symbol] = spec["pint"]
+
+    quantities: dict[str, Quantity] = {}
+    for name, spec in raw_quantities.items():
+        unit = spec["unit"]
+        if unit not in raw_units:
+            raise VocabularyError(f"quantities.yaml: {name}: unknown unit {unit!r}")
+        low, high = spec["range"]
+        quantities[name] = Quantity(
+            name=name,
+            unit=unit,
+            minimum=float(low),
+            maximum=float(high),
+            description=spec.get("description", ""),
+            molar_factor=spec.get("molar_factor"),
+            references=tuple(Reference(**ref) for ref in spec.get("references", [])),
+        )
+
+    key_aliases = {str(k): str(v) for k, v in raw_aliases.get("aliases", {}).items()}
+    channel_aliases = {str(k): str(v) for k, v in raw_aliases.get("channel_aliases", {}).items()}
+    format_defaults = {
+        str(fmt): {str(q): str(u) for q, u in units.items()}
+        for fmt, units in raw_aliases.get("format_default_units", {}).items()
+    }
+    for where, table in (("aliases", key_aliases), ("channel_aliases", channel_aliases)):
+        for key, target in table.items():
+            if target not in quantities:
+                raise VocabularyError(f"key_aliases.yaml: {where}.{key}: unknown quantity {target!r}")
+    for fmt, defaults in format_defaults.items():
+        for quantity, unit in defaults.items():
+            if quantity not in quantities or unit not in unit_symbols:
+                raise VocabularyError(f"key_aliases.yaml: format_default_units.{fmt}.{quantity}: bad entry")
+
+    return Vocabulary(
+        quantities=quantities,
+        unit_symbols=unit_symbols,
+        conversions=_derive_conversions(quantities, pint_units),
+        key_aliases=key_aliases,
+        channel_aliases=channel_aliases,
+        format_default_units=format_defaults,
+    )
