@@ -45,7 +45,10 @@ class Conversion:
     offset: float
 
     def apply(self, value: float) -> float:
-        return value * self.scale + self.offset
+        if self.scale == 1.0 and self.offset == 0.0:
+            return value
+        # 12 significant digits: no sensor has more, and 10 ppb x 1.91 should read 19.1.
+        return float(f"{value * self.scale + self.offset:.12g}")
 
 
 _IDENTITY = Conversion(1.0, 0.0)
