@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -25,7 +25,7 @@ class DecodeContext:
     topic: str = ""
     # When the hub received the message: SenML relative times count from it.
     received_ns: int = 0
-    options: BaseModel = NoOptions()
+    options: BaseModel = field(default_factory=NoOptions)
 
 
 class Codec:

@@ -114,15 +114,20 @@ class Mosquitto:
         if acl_file is not None:
             auth += f"acl_file {acl_file}\n"
         conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(MOSQUITTO_CONF.format(
-            port=self.port, data=self.data_dir, auth=auth,
-            anonymous="false" if password_file is not None else "true",
-        ))
+        conf.write_text(
+            MOSQUITTO_CONF.format(
+                port=self.port,
+                data=self.data_dir,
+                auth=auth,
+                anonymous="false" if password_file is not None else "true",
+            )
+        )
         log = self.data_dir / "mosquitto.log"
         log.touch()
         self.process = subprocess.Popen(
             [_binary("mosquitto", "mosquitto"), "-c", str(conf)],
-            stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("ab"),
         )
         _wait_for(lambda: _port_open(self.port), "mosquitto", self.process, log, 15)
 
@@ -153,7 +158,8 @@ class InfluxDB1:
         log = self.data_dir / "influxd.log"
         self.process = subprocess.Popen(
             [_binary("influxd", "influxdb"), "run", "-config", str(conf)],
-            stdout=log.open("ab"), stderr=subprocess.STDOUT,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
         )
         _wait_for(self._pings, "influxd", self.process, log, 60)
         self.create_database(self.database)

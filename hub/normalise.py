@@ -61,9 +61,7 @@ class Normaliser:
         topic_device = source.device_from_topic(topic) if source is not None else None
         format_defaults = self.vocabulary.format_default_units.get(format_name, {})
         for observation in decoded.observations:
-            outcome = self._one(
-                observation, decoded, received_ns, zone, topic_device, lab, source, format_defaults
-            )
+            outcome = self._one(observation, decoded, received_ns, zone, topic_device, lab, source, format_defaults)
             if isinstance(outcome, Reading):
                 result.readings.append(outcome)
             elif isinstance(outcome, Rejection):
@@ -131,7 +129,8 @@ class Normaliser:
         if len(device) > MAX_DEVICE_ID or _UNSTORABLE.search(device):
             return Rejection(
                 RejectCode.BAD_DEVICE,
-                f"device id {_preview(device)} has control characters or backslashes, or exceeds {MAX_DEVICE_ID} characters",
+                f"device id {_preview(device)} has control characters or backslashes,"
+                f" or exceeds {MAX_DEVICE_ID} characters",
                 key,
             )
 

@@ -41,9 +41,7 @@ class Pipeline:
         if len(payload) > self.max_payload:
             return Processed(
                 format_name,
-                failure=Rejection(
-                    RejectCode.OVERSIZED, f"payload of {len(payload)} bytes exceeds {self.max_payload}"
-                ),
+                failure=Rejection(RejectCode.OVERSIZED, f"payload of {len(payload)} bytes exceeds {self.max_payload}"),
             )
         codec = get_codec(format_name)
         options = self._options_for(source, format_name)

@@ -103,7 +103,7 @@ def _derive_conversions(
 ) -> dict[tuple[str, str], Conversion]:
     import pint  # only at load: pint is slow to import and never used on the hot path
 
-    registry = pint.UnitRegistry()
+    registry: Any = pint.UnitRegistry()
     if "ppb" not in registry:
         registry.define("ppb = 1e-9 = parts_per_billion")
     parsed = {symbol: registry.Quantity(1, expr).units for symbol, expr in pint_units.items()}

@@ -56,8 +56,14 @@ def hub_factory(broker: Mosquitto, influx: InfluxDB1, database: str, tmp_path: P
     started: list[HubProcess] = []
     client_id = f"citylab-test-{uuid.uuid4().hex[:8]}"
 
-    def start(*, labs: Path = LABS_DIR, influx_url: str | None = None, api: str = "v1",
-              extra_env: dict[str, str] | None = None, wait_connected: bool = True) -> HubProcess:
+    def start(
+        *,
+        labs: Path = LABS_DIR,
+        influx_url: str | None = None,
+        api: str = "v1",
+        extra_env: dict[str, str] | None = None,
+        wait_connected: bool = True,
+    ) -> HubProcess:
         env = {
             "CITYLAB_MQTT_URL": broker.url,
             "CITYLAB_MQTT_CLIENT_ID": client_id,

@@ -19,9 +19,25 @@ from hub.timeutil import TimeFormatError, parse_iso_ns
 
 # Entity members that are never measurements.
 _RESERVED = {
-    "id", "type", "@context", "location", "observationSpace", "operationSpace", "scope",
-    "dateObserved", "dateObservedFrom", "dateObservedTo", "dateCreated", "dateModified",
-    "createdAt", "modifiedAt", "refDevice", "refPointOfInterest", "address", "name", "source",
+    "id",
+    "type",
+    "@context",
+    "location",
+    "observationSpace",
+    "operationSpace",
+    "scope",
+    "dateObserved",
+    "dateObservedFrom",
+    "dateObservedTo",
+    "dateCreated",
+    "dateModified",
+    "createdAt",
+    "modifiedAt",
+    "refDevice",
+    "refPointOfInterest",
+    "address",
+    "name",
+    "source",
 }
 
 
@@ -44,8 +60,11 @@ class NgsiLdCodec(Codec):
             notified_at = notified if isinstance(notified, str) else None
             entities = document.get("data")
             if isinstance(entities, dict) and entities.get("type") == "FeatureCollection":
-                entities = [feature.get("properties", feature) for feature in entities.get("features", [])
-                            if isinstance(feature, dict)]
+                entities = [
+                    feature.get("properties", feature)
+                    for feature in entities.get("features", [])
+                    if isinstance(feature, dict)
+                ]
             where = "data"
         elif isinstance(document, list):
             entities, where = document, "entities"
@@ -82,8 +101,13 @@ def _entity_observations(entity: Any, where: str, options: NgsiLdOptions) -> lis
             value, unit = value / period, "1/h"
         observations.append(
             RawObservation(
-                key=attribute, value=value, unit=unit, time=observed_at or entity_time,
-                device=device, lat=lat, lon=lon,
+                key=attribute,
+                value=value,
+                unit=unit,
+                time=observed_at or entity_time,
+                device=device,
+                lat=lat,
+                lon=lon,
             )
         )
     return observations
@@ -99,8 +123,7 @@ def _property(member: Any) -> tuple[object | None, str | None, str | None]:
             return None, None, None
         unit = member.get("unitCode")
         observed_at = member.get("observedAt")
-        return (value, unit if isinstance(unit, str) else None,
-                observed_at if isinstance(observed_at, str) else None)
+        return (value, unit if isinstance(unit, str) else None, observed_at if isinstance(observed_at, str) else None)
     if isinstance(member, bool) or not isinstance(member, int | float | str):
         return None, None, None
     return member, None, None

@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import load_json, type_name
-from hub.model import DecodedMessage, RawObservation
+from hub.model import DecodedMessage, RawObservation, RawTime
 from hub.timeutil import epoch_to_ns
 
 # RFC 8428 section 4.5.3: times below 2**28 are relative to "now".
@@ -35,7 +35,7 @@ class SenmlCodec(Codec):
         base_time = base_value = base_sum = 0.0
         observations: list[RawObservation] = []
         # RFC 8428 section 5.1.3: lat/lon records locate the sensor's other records of the same time.
-        positions: dict[tuple[str | None, int | None], dict[str, float]] = {}
+        positions: dict[tuple[str | None, RawTime | None], dict[str, float]] = {}
         for index, record in enumerate(pack):
             where = f"record {index}"
             if not isinstance(record, dict):
@@ -112,7 +112,7 @@ def _resolve_time(seconds: float, received_ns: int) -> int | None:
 
 
 def _locate(
-    observations: list[RawObservation], positions: dict[tuple[str | None, int | None], dict[str, float]]
+    observations: list[RawObservation], positions: dict[tuple[str | None, RawTime | None], dict[str, float]]
 ) -> list[RawObservation]:
     located = []
     for observation in observations:

@@ -146,8 +146,12 @@ class BatchWriter:
         now = time.time_ns()
         return [
             DeadLetter(
-                received_ns=now, topic=envelope.topic, lab=envelope.lab, codec=None,
-                reason_code=RejectCode.STORE_REJECTED, reason=reason,
+                received_ns=now,
+                topic=envelope.topic,
+                lab=envelope.lab,
+                codec=None,
+                reason_code=RejectCode.STORE_REJECTED,
+                reason=reason,
                 payload="\n".join(envelope.lines).encode("utf-8"),
             )
             for envelope in batch

@@ -15,8 +15,8 @@ from types import FrameType
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.ingest.batcher import BatchWriter, Envelope
@@ -77,14 +77,21 @@ class IngestService:
     def start(self) -> None:
         log.info(
             "starting: %d labs, %d topic filters, MQTT %s, InfluxDB %s (%s API)",
-            len(self.labs), len(self.router.topic_filters), self.mqtt_target.redacted(),
-            self.settings.influx_url, self.settings.influx_api,
+            len(self.labs),
+            len(self.router.topic_filters),
+            self.mqtt_target.redacted(),
+            self.settings.influx_url,
+            self.settings.influx_api,
         )
         self.batcher.start()
         self._accepting.set()
-        self.client.connect_async(self.mqtt_target.host, self.mqtt_target.port, keepalive=30,
-                                  clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-                                  properties=self._connect_properties())
+        self.client.connect_async(
+            self.mqtt_target.host,
+            self.mqtt_target.port,
+            keepalive=30,
+            clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=self._connect_properties(),
+        )
         self.client.loop_start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
@@ -157,12 +164,16 @@ class IngestService:
     def _connect_properties(self) -> Properties | None:
         if not self._v5:
             return None
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = SESSION_EXPIRY_S
         return properties
 
     def _on_connect(
-        self, client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags, reason: ReasonCode,
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
         if reason.is_failure:
@@ -175,7 +186,11 @@ class IngestService:
         self._connected.set()
 
     def _on_disconnect(
-        self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags, reason: ReasonCode,
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
         self._connected.clear()
@@ -189,7 +204,7 @@ class IngestService:
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         if not self._accepting.is_set():
             return  # shutting down: left unacked, so the broker redelivers it
-        self.batcher.submit(self.handle(message.topic, message.payload, message.mid, message.qos))
+        self.batcher.submit(self.handle(message.topic, bytes(message.payload), message.mid, message.qos))
 
     # --- the pipeline ----------------------------------------------------------------
 
@@ -197,8 +212,16 @@ class IngestService:
         received_ns = time.time_ns()
         route = self.router.route(topic)
         if route is None:
-            letter = DeadLetter(received_ns, topic, None, None, RejectCode.NO_SOURCE,
-                                "topic matches no lab source", payload, len(payload))
+            letter = DeadLetter(
+                received_ns,
+                topic,
+                None,
+                None,
+                RejectCode.NO_SOURCE,
+                "topic matches no lab source",
+                payload,
+                len(payload),
+            )
             return Envelope(mid, qos, topic, None, dead_letters=[letter])
         lab, source = route.lab, route.source
         processed = self.pipeline.process(
@@ -207,14 +230,23 @@ class IngestService:
         envelope = Envelope(mid, qos, topic, lab.lab)
         if processed.failure is not None:
             envelope.dead_letters.append(
-                DeadLetter(received_ns, topic, lab.lab, source.format, processed.failure.code,
-                           processed.failure.detail, payload, len(payload))
+                DeadLetter(
+                    received_ns,
+                    topic,
+                    lab.lab,
+                    source.format,
+                    processed.failure.code,
+                    processed.failure.detail,
+                    payload,
+                    len(payload),
+                )
             )
         result = processed.result
         envelope.lines = [reading_to_line(reading) for reading in result.readings]
         envelope.dead_letters.extend(
-            DeadLetter(received_ns, topic, lab.lab, source.format, rejection.code, rejection.detail, payload,
-                       len(payload))
+            DeadLetter(
+                received_ns, topic, lab.lab, source.format, rejection.code, rejection.detail, payload, len(payload)
+            )
             for rejection in result.rejections
         )
         self.stats.message(lab.lab, len(result.readings), len(result.unmapped_keys))
@@ -230,21 +262,37 @@ class IngestService:
         time_ns = time.time_ns()
         lines = []
         for lab in sorted(set(delta.messages) | {lab for lab, _ in delta.dead_letters}):
-            rejected = sum(n for (l, _), n in delta.dead_letters.items() if l == lab)
-            lines.append(stats_line("hub_stats", {"lab": lab}, {
-                "messages": delta.messages[lab], "readings": delta.readings[lab],
-                "unmapped": delta.unmapped[lab], "dead_letters": rejected,
-            }, time_ns))
+            rejected = sum(n for (where, _), n in delta.dead_letters.items() if where == lab)
+            lines.append(
+                stats_line(
+                    "hub_stats",
+                    {"lab": lab},
+                    {
+                        "messages": delta.messages[lab],
+                        "readings": delta.readings[lab],
+                        "unmapped": delta.unmapped[lab],
+                        "dead_letters": rejected,
+                    },
+                    time_ns,
+                )
+            )
         for (lab, reason), count in sorted(delta.dead_letters.items()):
             lines.append(stats_line("hub_stats", {"lab": lab, "reason": reason}, {"rejected": count}, time_ns))
         latencies = delta.write_seconds
-        lines.append(stats_line("hub_stats", {"lab": "_hub"}, {
-            "batches": delta.batches,
-            "batch_lines": delta.batch_lines,
-            "write_latency_ms": 1000 * sum(latencies) / len(latencies) if latencies else 0.0,
-            "write_latency_max_ms": 1000 * max(latencies) if latencies else 0.0,
-            "write_retries": delta.write_retries,
-            "queue_depth": self.stats.queue_depth,
-            "spool_depth": self.stats.spool_depth,
-        }, time_ns))
+        lines.append(
+            stats_line(
+                "hub_stats",
+                {"lab": "_hub"},
+                {
+                    "batches": delta.batches,
+                    "batch_lines": delta.batch_lines,
+                    "write_latency_ms": 1000 * sum(latencies) / len(latencies) if latencies else 0.0,
+                    "write_latency_max_ms": 1000 * max(latencies) if latencies else 0.0,
+                    "write_retries": delta.write_retries,
+                    "queue_depth": self.stats.queue_depth,
+                    "spool_depth": self.stats.spool_depth,
+                },
+                time_ns,
+            )
+        )
         return lines

@@ -57,8 +57,13 @@ class DeadLetterStore:
     def add_many(self, letters: Iterable[DeadLetter]) -> int:
         rows = [
             (
-                letter.received_ns, letter.topic, letter.lab, letter.codec, letter.reason_code,
-                letter.reason[:2000], letter.payload[:MAX_STORED_PAYLOAD],
+                letter.received_ns,
+                letter.topic,
+                letter.lab,
+                letter.codec,
+                letter.reason_code,
+                letter.reason[:2000],
+                letter.payload[:MAX_STORED_PAYLOAD],
                 letter.payload_size if letter.payload_size >= 0 else len(letter.payload),
             )
             for letter in letters
@@ -72,9 +77,14 @@ class DeadLetterStore:
                 )
         return len(rows)
 
-    def list(
-        self, *, lab: str | None = None, reason_code: str | None = None, since_ns: int | None = None,
-        limit: int = 100, offset: int = 0,
+    def select(
+        self,
+        *,
+        lab: str | None = None,
+        reason_code: str | None = None,
+        since_ns: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[DeadLetter]:
         where, args = self._filters(lab, reason_code, since_ns)
         rows = self._db.execute(
@@ -83,8 +93,17 @@ class DeadLetterStore:
             [*args, limit, offset],
         ).fetchall()
         return [
-            DeadLetter(id=r[0], received_ns=r[1], topic=r[2], lab=r[3], codec=r[4], reason_code=r[5],
-                       reason=r[6], payload=bytes(r[7]), payload_size=r[8])
+            DeadLetter(
+                id=r[0],
+                received_ns=r[1],
+                topic=r[2],
+                lab=r[3],
+                codec=r[4],
+                reason_code=r[5],
+                reason=r[6],
+                payload=bytes(r[7]),
+                payload_size=r[8],
+            )
             for r in rows
         ]
 
@@ -103,7 +122,8 @@ class DeadLetterStore:
 
     @staticmethod
     def _filters(lab: str | None, reason_code: str | None, since_ns: int | None) -> tuple[str, list[object]]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[object] = []
         if lab is not None:
             clauses.append("lab = ?")
             args.append(lab)

@@ -25,8 +25,14 @@ class Series:
 
 class InfluxQLClient:
     def __init__(
-        self, url: str, database: str, *, token: str | None = None, username: str | None = None,
-        password: str | None = None, timeout_s: float = 30.0,
+        self,
+        url: str,
+        database: str,
+        *,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        timeout_s: float = 30.0,
     ) -> None:
         headers = {"Authorization": f"Token {token}"} if token else {}
         auth = (username, password or "") if username and not token else None

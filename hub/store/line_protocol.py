@@ -32,8 +32,10 @@ def format_float(value: float) -> str:
 
 
 def reading_to_line(reading: Reading) -> str:
-    tags = f"city={escape_tag(reading.city or 'unknown')},device={escape_tag(reading.device)}," \
-           f"lab={escape_tag(reading.lab or 'unknown')}"
+    tags = (
+        f"city={escape_tag(reading.city or 'unknown')},device={escape_tag(reading.device)},"
+        f"lab={escape_tag(reading.lab or 'unknown')}"
+    )
     fields = f"value={format_float(reading.value)}"
     if reading.lat is not None and reading.lon is not None:
         fields += f",lat={format_float(reading.lat)},lon={format_float(reading.lon)}"

@@ -37,8 +37,14 @@ class V1Writer:
     """InfluxDB 1.x ``POST /write?db=&precision=ns``, gzip-compressed."""
 
     def __init__(
-        self, url: str, database: str, *, username: str | None = None, password: str | None = None,
-        retention_policy: str | None = None, timeout_s: float = 30.0,
+        self,
+        url: str,
+        database: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        retention_policy: str | None = None,
+        timeout_s: float = 30.0,
     ) -> None:
         params = {"db": database, "precision": "ns"}
         if retention_policy:
@@ -50,7 +56,8 @@ class V1Writer:
         body = gzip.compress("\n".join(lines).encode("utf-8"), compresslevel=1)
         try:
             response = self._client.post(
-                "/write", content=body,
+                "/write",
+                content=body,
                 headers={"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=utf-8"},
             )
         except httpx.HTTPError as exc:
@@ -74,8 +81,7 @@ class V2Writer:
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         self._bucket, self._org = bucket, org
-        self._client = InfluxDBClient(url=url, token=token, org=org, enable_gzip=True,
-                                      timeout=int(timeout_s * 1000))
+        self._client = InfluxDBClient(url=url, token=token, org=org, enable_gzip=True, timeout=int(timeout_s * 1000))
         self._api = self._client.write_api(write_options=SYNCHRONOUS)
 
     def write(self, lines: list[str]) -> None:
@@ -84,20 +90,27 @@ class V2Writer:
         from urllib3.exceptions import HTTPError as Urllib3Error
 
         try:
-            self._api.write(bucket=self._bucket, org=self._org, record="\n".join(lines),
-                            write_precision=WritePrecision.NS)
+            self._api.write(
+                bucket=self._bucket, org=self._org, record="\n".join(lines), write_precision=WritePrecision.NS  # type: ignore[arg-type]
+            )
         except ApiException as exc:
             raise _classify(int(exc.status or 0), str(exc.body or exc.reason)) from exc
         except (Urllib3Error, OSError) as exc:
             raise TransientWriteError(f"InfluxDB unreachable: {type(exc).__name__}: {exc}") from exc
 
     def close(self) -> None:
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]
 
 
 def make_writer(
-    *, api: str, url: str, bucket: str, org: str | None = None, token: str | None = None,
-    username: str | None = None, password: str | None = None,
+    *,
+    api: str,
+    url: str,
+    bucket: str,
+    org: str | None = None,
+    token: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
 ) -> InfluxWriter:
     if api == "v1":
         database, _, retention = bucket.partition("/")

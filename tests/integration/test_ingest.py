@@ -22,32 +22,41 @@ COPENHAGEN_TOPIC = "copenhagen-street-lab/ngsi-ld/AirQualityObserved"
 
 
 def ttn_uplink(device: str, decoded: dict[str, object], gateway_time: str) -> bytes:
-    return json.dumps({
-        "end_device_ids": {"device_id": f"payload-says-{device}", "application_ids": {"application_id": "acl"}},
-        "received_at": gateway_time,
-        "uplink_message": {
-            "f_port": 1,
-            "decoded_payload": decoded,
-            "rx_metadata": [{"gateway_ids": {"gateway_id": "gw1"}, "time": gateway_time}],
+    return json.dumps(
+        {
+            "end_device_ids": {"device_id": f"payload-says-{device}", "application_ids": {"application_id": "acl"}},
             "received_at": gateway_time,
-        },
-    }).encode()
+            "uplink_message": {
+                "f_port": 1,
+                "decoded_payload": decoded,
+                "rx_metadata": [{"gateway_ids": {"gateway_id": "gw1"}, "time": gateway_time}],
+                "received_at": gateway_time,
+            },
+        }
+    ).encode()
 
 
 def ngsi_notification(entity_id: str, observed: str, no2_ppb: float, pm25: float) -> bytes:
-    return json.dumps({
-        "id": "urn:ngsi-ld:Notification:1", "type": "Notification", "subscriptionId": "urn:ngsi-ld:Subscription:1",
-        "notifiedAt": "2026-01-01T00:00:00Z",
-        "data": [{
-            "id": f"urn:ngsi-ld:AirQualityObserved:{entity_id}", "type": "AirQualityObserved",
-            "dateObserved": {"type": "Property", "value": observed},
-            "no2": {"type": "Property", "value": no2_ppb, "unitCode": "61"},
-            "pm25": {"type": "Property", "value": pm25, "unitCode": "GQ"},
-            # A city in the payload must never reach the tags.
-            "city": {"type": "Property", "value": "oslo"},
-            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [12.5650, 55.6731]}},
-        }],
-    }).encode()
+    return json.dumps(
+        {
+            "id": "urn:ngsi-ld:Notification:1",
+            "type": "Notification",
+            "subscriptionId": "urn:ngsi-ld:Subscription:1",
+            "notifiedAt": "2026-01-01T00:00:00Z",
+            "data": [
+                {
+                    "id": f"urn:ngsi-ld:AirQualityObserved:{entity_id}",
+                    "type": "AirQualityObserved",
+                    "dateObserved": {"type": "Property", "value": observed},
+                    "no2": {"type": "Property", "value": no2_ppb, "unitCode": "61"},
+                    "pm25": {"type": "Property", "value": pm25, "unitCode": "GQ"},
+                    # A city in the payload must never reach the tags.
+                    "city": {"type": "Property", "value": "oslo"},
+                    "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [12.5650, 55.6731]}},
+                }
+            ],
+        }
+    ).encode()
 
 
 def dead_letters(data_dir: Path) -> list[tuple[str, str, str]]:
@@ -57,11 +66,18 @@ def dead_letters(data_dir: Path) -> list[tuple[str, str, str]]:
 
 def test_both_labs_native_payloads_land_as_exact_points(hub_factory, broker, influxql: InfluxQLClient):
     hub_factory()
-    publish_all(broker.port, [
-        (AARHUS_TOPIC.format(device="lamp-7"),
-         ttn_uplink("lamp-7", {"temperature": 21.5, "humidity": 40, "pm2_5": 7.25}, "2026-03-01T10:00:00.123456789Z")),
-        (COPENHAGEN_TOPIC, ngsi_notification("hcab-1", "2026-03-01T11:00:00+01:00", 10.0, 12.5)),
-    ])
+    publish_all(
+        broker.port,
+        [
+            (
+                AARHUS_TOPIC.format(device="lamp-7"),
+                ttn_uplink(
+                    "lamp-7", {"temperature": 21.5, "humidity": 40, "pm2_5": 7.25}, "2026-03-01T10:00:00.123456789Z"
+                ),
+            ),
+            (COPENHAGEN_TOPIC, ngsi_notification("hcab-1", "2026-03-01T11:00:00+01:00", 10.0, 12.5)),
+        ],
+    )
     rows = wait_for_rows(influxql, 'SELECT "value", city, lab, device FROM temperature, relativeHumidity, pm25, no2', 5)
     by_quantity = {(row["lab"], row["device"], row["value"], row["time"]) for row in rows}
     gateway_ns = 1772359200123456789  # 2026-03-01T10:00:00.123456789Z, full ns precision kept
@@ -82,10 +98,13 @@ def test_both_labs_native_payloads_land_as_exact_points(hub_factory, broker, inf
 def test_two_readings_within_one_second_are_both_kept(hub_factory, broker, influxql):
     hub_factory()
     topic = AARHUS_TOPIC.format(device="fast-1")
-    publish_all(broker.port, [
-        (topic, ttn_uplink("fast-1", {"temperature": 20.0}, "2026-03-01T10:00:00.100Z")),
-        (topic, ttn_uplink("fast-1", {"temperature": 20.5}, "2026-03-01T10:00:00.600Z")),
-    ])
+    publish_all(
+        broker.port,
+        [
+            (topic, ttn_uplink("fast-1", {"temperature": 20.0}, "2026-03-01T10:00:00.100Z")),
+            (topic, ttn_uplink("fast-1", {"temperature": 20.5}, "2026-03-01T10:00:00.600Z")),
+        ],
+    )
     rows = wait_for_rows(influxql, 'SELECT "value" FROM temperature', 2)
     assert [row["value"] for row in rows] == [20.0, 20.5]
 
@@ -95,8 +114,7 @@ def test_malformed_messages_go_to_dead_letters_while_good_ones_flow(hub_factory,
     topic = AARHUS_TOPIC.format(device="lamp-1")
     messages = []
     for index in range(20):
-        messages.append((topic, ttn_uplink("lamp-1", {"temperature": float(index)},
-                                           f"2026-03-01T10:00:{index:02d}Z")))
+        messages.append((topic, ttn_uplink("lamp-1", {"temperature": float(index)}, f"2026-03-01T10:00:{index:02d}Z")))
         if index % 5 == 0:
             messages.append((topic, b'{"uplink_message": {"decoded_payload": '))  # truncated
     messages.append((topic, ttn_uplink("lamp-1", {"temperature": 300.0}, "2026-03-01T11:00:00Z")))
@@ -118,28 +136,35 @@ def test_malformed_messages_go_to_dead_letters_while_good_ones_flow(hub_factory,
 def test_device_id_cannot_inject_a_point(hub_factory, broker, influxql):
     hub_factory()
     evil = "evil,city=oslo lab=x"  # MQTT topic levels can hold commas, spaces and '='
-    publish_all(broker.port, [
-        (AARHUS_TOPIC.format(device=evil), ttn_uplink("x", {"temperature": 5.0}, "2026-03-01T10:00:00Z")),
-        (AARHUS_TOPIC.format(device="plain"), ttn_uplink("x", {"temperature": 6.0}, "2026-03-01T10:00:00Z")),
-    ])
+    publish_all(
+        broker.port,
+        [
+            (AARHUS_TOPIC.format(device=evil), ttn_uplink("x", {"temperature": 5.0}, "2026-03-01T10:00:00Z")),
+            (AARHUS_TOPIC.format(device="plain"), ttn_uplink("x", {"temperature": 6.0}, "2026-03-01T10:00:00Z")),
+        ],
+    )
     rows = wait_for_rows(influxql, 'SELECT "value", city, lab, device FROM temperature', 2)
     assert sorted((row["device"], row["city"], row["value"]) for row in rows) == [
         ("evil,city=oslo lab=x", "aarhus", 5.0),
         ("plain", "aarhus", 6.0),
     ]
-    assert [name for series in influxql.query("SHOW MEASUREMENTS") for (name,) in series.values
-            if name != "hub_stats"] == ["temperature"]
+    assert [
+        name for series in influxql.query("SHOW MEASUREMENTS") for (name,) in series.values if name != "hub_stats"
+    ] == ["temperature"]
 
 
 def test_transient_outage_retries_without_losing_or_acking(hub_factory, broker, tmp_path):
     """The database is down when messages arrive; once it is up, every reading lands."""
     port = free_port()
     late_influx = InfluxDB1(port, tmp_path / "late-influx", database="late")
-    hub = hub_factory(influx_url=late_influx.url, extra_env={"CITYLAB_INFLUX_BUCKET": "late",
-                                                             "CITYLAB_RETRY_MAX_BACKOFF_S": "0.5"})
+    hub = hub_factory(
+        influx_url=late_influx.url, extra_env={"CITYLAB_INFLUX_BUCKET": "late", "CITYLAB_RETRY_MAX_BACKOFF_S": "0.5"}
+    )
     topic = AARHUS_TOPIC.format(device="outage")
-    publish_all(broker.port, [(topic, ttn_uplink("o", {"temperature": float(i)}, f"2026-03-01T10:00:{i:02d}Z"))
-                              for i in range(10)])
+    publish_all(
+        broker.port,
+        [(topic, ttn_uplink("o", {"temperature": float(i)}, f"2026-03-01T10:00:{i:02d}Z")) for i in range(10)],
+    )
     hub.wait_for_log("write failed, retrying")
     late_influx.start()
     try:
@@ -155,9 +180,13 @@ def test_sigterm_flushes_and_nothing_is_lost_across_restart(hub_factory, broker,
     hub = hub_factory(extra_env={"CITYLAB_BATCH_LINGER_MS": "500"})
     topic = AARHUS_TOPIC.format(device="restart")
     count = 300
-    publish_all(broker.port, [(topic, ttn_uplink("r", {"temperature": float(i % 50)},
-                                                 f"2026-03-01T10:{i // 60:02d}:{i % 60:02d}Z"))
-                              for i in range(count)])
+    publish_all(
+        broker.port,
+        [
+            (topic, ttn_uplink("r", {"temperature": float(i % 50)}, f"2026-03-01T10:{i // 60:02d}:{i % 60:02d}Z"))
+            for i in range(count)
+        ],
+    )
     assert hub.terminate() == 0
     assert "stopped" in hub.log()
     # Whatever was not acked before the stop is redelivered to the same persistent session.
@@ -169,8 +198,11 @@ def test_sigterm_flushes_and_nothing_is_lost_across_restart(hub_factory, broker,
 def test_v2_write_path_through_the_18_compatibility_mapping(hub_factory, broker, influx, database, influxql):
     """influxdb-client's /api/v2/write, mapped as InfluxDB 1.8 documents it onto the real 1.6 server."""
     with V2CompatProxy(influx.url) as proxy:
-        hub_factory(influx_url=proxy.url, api="v2",
-                    extra_env={"CITYLAB_INFLUX_BUCKET": f"{database}/autogen", "CITYLAB_INFLUX_ORG": "-"})
+        hub_factory(
+            influx_url=proxy.url,
+            api="v2",
+            extra_env={"CITYLAB_INFLUX_BUCKET": f"{database}/autogen", "CITYLAB_INFLUX_ORG": "-"},
+        )
         publish_all(broker.port, [(COPENHAGEN_TOPIC, ngsi_notification("v2-box", "2026-03-01T10:00:00Z", 5, 3))])
         rows = wait_for_rows(influxql, 'SELECT "value", device FROM pm25', 1)
         assert rows[0]["device"] == "v2-box"

@@ -21,8 +21,10 @@ class HubProcess:
         full_env = {**os.environ, **self.env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve"], env=full_env,
-            stdout=subprocess.DEVNULL, stderr=self.log_path.open("ab"),
+            [sys.executable, "-m", "hub.cli", "serve"],
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log_path.open("ab"),
         )
         if wait_connected:
             self.wait_for_log("subscribed to", timeout_s)

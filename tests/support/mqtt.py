@@ -9,10 +9,19 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 
-def publish_all(port: int, messages: Iterable[tuple[str, bytes]], *, username: str | None = None,
-                password: str | None = None, timeout_s: float = 30.0) -> int:
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id=f"test-pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv311)
+def publish_all(
+    port: int,
+    messages: Iterable[tuple[str, bytes]],
+    *,
+    username: str | None = None,
+    password: str | None = None,
+    timeout_s: float = 30.0,
+) -> int:
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"test-pub-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv311,
+    )
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
     if username:

@@ -37,12 +37,11 @@ class V2CompatProxy:
                     params["rp"] = retention
                 auth = self.headers.get("Authorization", "")
                 if auth.startswith("Token "):
-                    user, _, password = auth[len("Token "):].partition(":")
+                    user, _, password = auth[len("Token ") :].partition(":")
                     if user:
                         params["u"], params["p"] = user, password
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() in ("content-encoding", "content-type")}
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-encoding", "content-type")}
                 response = httpx.post(f"{proxy.upstream}/write", params=params, content=body, headers=headers)
                 self._reply(response.status_code, response.content)
 
