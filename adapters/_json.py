@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import orjson
 
 from adapters._codec import DecodeError
 from hub.model import RawObservation, RawTime
+from hub.timeutil import epoch_to_ns, guess_epoch_unit
 
 # Deep nesting is never a sensor reading; it is a way to make a decoder recurse forever.
 MAX_DEPTH = 8
@@ -65,6 +67,46 @@ def flatten_measurements(
             else:
                 yield from flatten_measurements(value, prefix=f"{name}.", time=time, depth=depth + 1)
         elif isinstance(value, list):
-            continue  # arrays (history frames, raw bytes) are format-specific; codecs handle them
+            if _is_history(value):
+                yield from _history(value, name, depth)
+            # other arrays (raw bytes, lists of readings without times) are format-specific; codecs handle them
         elif value is not None:
             yield RawObservation(key=name, value=value, time=time)
+
+
+# Milesight (and similar) decoders put retransmitted frames in an array of objects,
+# each with its own epoch-seconds ``timestamp``: ``{"history": [{"temperature": 27.2, "timestamp": 1665561758}]}``.
+HISTORY_TIME_KEY = "timestamp"
+
+
+def _is_history(entries: list[Any]) -> bool:
+    return bool(entries) and all(isinstance(entry, dict) and HISTORY_TIME_KEY in entry for entry in entries)
+
+
+def _history(entries: list[Any], name: str, depth: int) -> Iterator[RawObservation]:
+    """One observation per measurement of each entry, at that entry's own time."""
+    for index, entry in enumerate(entries):
+        where = f"{name}[{index}]"
+        entry_time = epoch_or_text_time(entry[HISTORY_TIME_KEY], f"{where}.{HISTORY_TIME_KEY}")
+        measurements = {k: v for k, v in entry.items() if k != HISTORY_TIME_KEY}
+        yield from flatten_measurements(measurements, prefix=f"{name}.", time=entry_time, depth=depth + 1)
+
+
+# Epoch numbers beyond this many ns (year ~2262) don't fit InfluxDB's int64 timestamps.
+_MAX_EPOCH_NS = 2**63 - 1
+
+
+def epoch_or_text_time(value: Any, where: str, unit: str | None = None) -> RawTime:
+    """A payload time: an epoch number (unit guessed from its size unless given) or text for the normaliser.
+
+    Numbers become integer ns here, because ``RawTime`` integers mean ns; text (ISO 8601, or
+    digits) is left for the normaliser, which applies the lab timezone to zoneless times.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise DecodeError(f"{where}: expected an epoch number or an ISO 8601 time, got {type_name(value)}")
+    time_ns = epoch_to_ns(value, unit or guess_epoch_unit(value))
+    if not 0 <= time_ns <= _MAX_EPOCH_NS:
+        raise DecodeError(f"{where}: epoch time {value!r} is out of range")
+    return time_ns
