@@ -47,8 +47,9 @@ class Conversion:
     def apply(self, value: float) -> float:
         if self.scale == 1.0 and self.offset == 0.0:
             return value
-        # 12 significant digits: no sensor has more, and 10 ppb x 1.91 should read 19.1.
-        return float(f"{value * self.scale + self.offset:.12g}")
+        # Drop float noise (10 ppb x 1.91 reads 19.1, 32 °F reads 0): no sensor resolves
+        # below 1e-9 of its unit or beyond 12 significant digits. "+ 0.0" turns -0.0 into 0.0.
+        return float(f"{round(value * self.scale + self.offset, 9):.12g}") + 0.0
 
 
 _IDENTITY = Conversion(1.0, 0.0)
@@ -74,10 +75,15 @@ class Vocabulary:
         return self.conversions.get((quantity, symbol))
 
     def quantity_for_key(self, key: str) -> str | None:
-        """Exact lookups only: the key, its last dotted part, or a CayenneLPP name plus channel."""
+        """Exact lookups only: the key, a dotted suffix of it, or a CayenneLPP name plus channel.
+
+        Suffixes are tried longest first, so ``SDS0X1.PM2.5`` finds ``PM2.5`` before ``5``.
+        """
         found = self._exact(key)
-        if found is None and "." in key:
-            found = self._exact(key.rsplit(".", 1)[1])
+        start = key.find(".")
+        while found is None and start != -1:
+            found = self._exact(key[start + 1 :])
+            start = key.find(".", start + 1)
         if found is None:
             match = _CHANNEL_SUFFIX.match(key)
             if match is not None:
@@ -134,8 +140,8 @@ def _derive_conversions(
 
 
 def _tidy(number: float) -> float:
-    """Drop pint's float noise (0.5555555555555429 -> 0.555555555556)."""
-    return float(f"{float(number):.12g}")
+    """Drop pint's float noise (0.5555555555555429 -> 0.555555555555556)."""
+    return float(f"{float(number):.15g}")
 
 
 @cache

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import pytest
+
+from hub.vocabulary import load_vocabulary
+
+V = load_vocabulary()
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "given", "expected"),
+    [
+        ("temperature", "°F", 212.0, 100.0),
+        ("temperature", "FAH", 32.0, 0.0),
+        ("temperature", "Fah", 50.0, 10.0),
+        ("temperature", "K", 273.15, 0.0),
+        ("temperature", "CEL", 21.5, 21.5),
+        ("relativeHumidity", "/", 0.54, 54.0),
+        ("relativeHumidity", "C62", 0.5, 50.0),
+        ("relativeHumidity", "%RH", 40.0, 40.0),
+        ("atmosphericPressure", "Pa", 96800.0, 968.0),
+        ("atmosphericPressure", "PAL", 101325.0, 1013.25),
+        ("atmosphericPressure", "kPa", 101.3, 1013.0),
+        ("atmosphericPressure", "mbar", 1000.0, 1000.0),
+        ("atmosphericPressure", "A97", 1000.0, 1000.0),
+        ("pm25", "µg⋅m⁻³", 3.9, 3.9),
+        ("pm25", "GQ", 3.9, 3.9),
+        ("pm10", "µg/m³", 10.0, 10.0),
+        ("no2", "ppb", 10.0, 19.1),
+        ("no2", "61", 10.0, 19.1),
+        ("o3", "ppb", 50.0, 100.0),
+        ("so2", "ppb", 1.0, 2.66),
+        ("no", "ppb", 4.0, 5.0),
+        ("co", "ppm", 1.0, 1.16),
+        ("co", "59", 2.0, 2.32),
+        ("co", "GP", 0.5, 0.5),
+        ("co2", "ppm", 415.0, 415.0),
+        ("LAeq", "2N", 55.0, 55.0),
+        ("LAeq", "dB(A)", 55.0, 55.0),
+        ("illuminance", "LUX", 100.0, 100.0),
+        ("windSpeed", "KMH", 36.0, 10.0),
+        ("windSpeed", "MTS", 3.0, 3.0),
+        ("windDirection", "DD", 270.0, 270.0),
+        ("waterLevel", "cm", 150.0, 1.5),
+        ("occupancy", "P1", 75.0, 75.0),
+    ],
+)
+def test_unit_conversions(quantity: str, unit: str, given: float, expected: float) -> None:
+    conversion = V.conversion(quantity, unit)
+    assert conversion is not None, f"{unit} should convert for {quantity}"
+    assert conversion.apply(given) == pytest.approx(expected)
+
+
+def test_converted_values_carry_no_float_noise() -> None:
+    conversion = V.conversion("no2", "ppb")
+    assert conversion is not None
+    assert conversion.apply(10.0) == 19.1
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit"), [("temperature", "Pa"), ("pm25", "ppb"), ("LAeq", "Cel"), ("co2", "furlongs")]
+)
+def test_incompatible_or_unknown_units_have_no_conversion(quantity: str, unit: str) -> None:
+    assert V.conversion(quantity, unit) is None
+
+
+def test_every_quantity_has_identity_for_its_canonical_unit() -> None:
+    for quantity in V.quantities.values():
+        conversion = V.conversion(quantity.name, quantity.unit)
+        assert conversion is not None
+        assert conversion.apply(12.5) == 12.5
+
+
+@pytest.mark.parametrize(
+    ("key", "quantity"),
+    [
+        ("temperature", "temperature"),
+        ("humidity", "relativeHumidity"),
+        ("pm2_5", "pm25"),
+        ("pm2_5_mass_concentration", "pm25"),
+        ("P1", "pm10"),
+        ("P2", "pm25"),
+        ("air.temperature", "temperature"),
+        ("BME280.Temperature", "temperature"),
+        ("SDS0X1.PM2.5", "pm25"),
+        ("temperature_0", "temperature"),
+        ("barometric_pressure_0", "atmosphericPressure"),
+        ("temperatureSensor.1", "temperature"),
+        ("co2", "co2"),
+    ],
+)
+def test_vendor_keys_map_exactly(key: str, quantity: str) -> None:
+    assert V.quantity_for_key(key) == quantity
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "pm2_5_number_concentration",
+        "pm10_number_concentration",
+        "battery_voltage",
+        "temperatureX",
+        "xtemperature",
+        "co2_sensor_status",
+        "capacitor_voltage_1",
+    ],
+)
+def test_lookalike_keys_never_match_by_substring(key: str) -> None:
+    assert V.quantity_for_key(key) is None
+
+
+def test_vocabulary_covers_the_common_standard() -> None:
+    assert set(V.quantities) == {
+        "temperature",
+        "relativeHumidity",
+        "atmosphericPressure",
+        "pm1",
+        "pm25",
+        "pm4",
+        "pm10",
+        "no2",
+        "o3",
+        "so2",
+        "no",
+        "co",
+        "co2",
+        "LAeq",
+        "illuminance",
+        "windSpeed",
+        "windDirection",
+        "precipitation",
+        "intensity",
+        "occupancy",
+        "fillingLevel",
+        "waterTemperature",
+        "waterLevel",
+    }
+    assert V.quantities["pm25"].unit == "ug/m3"
+    assert {ref.value for ref in V.quantities["pm25"].references if ref.name.startswith("WHO")} == {15, 5}
