@@ -7,6 +7,7 @@ Both come from Debian packages (``mosquitto``, ``influxdb``); ``scripts/test`` a
 from __future__ import annotations
 
 import contextlib
+import getpass
 import shutil
 import socket
 import subprocess
@@ -53,6 +54,9 @@ def _wait_for(check: object, what: str, process: subprocess.Popen[bytes], log: P
 # Deliberate queue limits: Mosquitto's default of 1000 queued messages per client
 # silently drops QoS 1 messages for a subscriber that falls behind.
 MOSQUITTO_CONF = """\
+# Run as whoever started us: as root, Mosquitto would otherwise switch to the user
+# "mosquitto", which can't read a private temp dir.
+user {user}
 listener {port} 127.0.0.1
 allow_anonymous {anonymous}
 {auth}
@@ -116,6 +120,7 @@ class Mosquitto:
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(
             MOSQUITTO_CONF.format(
+                user=getpass.getuser(),
                 port=self.port,
                 data=self.data_dir,
                 auth=auth,

@@ -1,0 +1,28 @@
+"""``citylab broker-acl``: print the Mosquitto ACL for the lab configs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hub.broker import DEFAULT_HUB_USER, mosquitto_acl
+from hub.labs import LabConfigError, load_labs
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("broker-acl", help="print a Mosquitto acl_file that confines each lab to its topics")
+    parser.add_argument("--labs", type=Path, default=Path("labs"), help="labs directory (default: labs)")
+    parser.add_argument("--hub-user", default=DEFAULT_HUB_USER, help="MQTT user the hub subscribes as")
+    parser.add_argument("--simulator-user", help="also let this user publish on every lab's topics (demo only)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        labs = load_labs(args.labs)
+    except LabConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(mosquitto_acl(labs, hub_user=args.hub_user, simulator_user=args.simulator_user))
+    return 0
