@@ -12,6 +12,7 @@ import sys
 COMMAND_MODULES = [
     "hub.commands.decode",
     "hub.commands.serve",
+    "dashboards.command",
     "hub.commands.broker",
 ]
 

@@ -1,0 +1,162 @@
+"""Hub health: the hub's own ``hub_stats`` points (see IngestService._stats_lines).
+
+Counter fields are deltas per stats interval, so every panel sums them per time bucket.
+Tags: ``lab`` (a lab slug, ``unknown`` for messages no lab claims, or ``_hub`` for the
+writer's own figures) and ``reason`` (on the per-reason ``rejected`` points only).
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import stat, timeseries
+from grafana_foundation_sdk.models import common as common_models
+from grafana_foundation_sdk.models import dashboard as models
+
+from dashboards.common import DATASOURCE, STATS_MEASUREMENT, number_panels, query, thresholds
+
+UID = "citylab-hub-health"
+TITLE = "Hub health"
+
+STATS = f'"{STATS_MEASUREMENT}"'
+PER_LAB = "\"lab\" != '_hub'"
+WRITER = "\"lab\" = '_hub'"
+
+
+def _total(title: str, field: str, description: str, *, bad_above: float | None = None) -> stat.Panel:
+    steps: list[tuple[float | None, str]] = [(None, "green")]
+    if bad_above is not None:
+        steps.append((bad_above, "red"))
+    return (
+        stat.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(query(f'SELECT sum("{field}") FROM {STATS} WHERE {PER_LAB} AND $timeFilter'))
+        .thresholds(thresholds(*steps))
+        .graph_mode(common_models.BigValueGraphMode.NONE)
+        .span(6).height(4)
+    )
+
+
+def _per_lab(title: str, field: str, description: str) -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .with_target(query(
+            f'SELECT sum("{field}") FROM {STATS} WHERE {PER_LAB} AND $timeFilter '
+            'GROUP BY time($__interval), "lab" fill(0)'
+        ).alias("$tag_lab"))
+        .draw_style(common_models.GraphDrawStyle.BARS).fill_opacity(60)
+        .stacking(_stacked())
+        .span(12).height(8)
+    )
+
+
+def _stacked() -> common_builders.StackingConfig:
+    return common_builders.StackingConfig().mode(common_models.StackingMode.NORMAL)
+
+
+def _dead_letters() -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("Dead letters per lab and reason")
+        .description(
+            "Messages or readings the hub refused, per lab and reason code; each is kept in the dead-letter "
+            "store with its payload. Lab 'unknown' counts messages on topics no lab claims."
+        )
+        .datasource(DATASOURCE)
+        .with_target(query(
+            f'SELECT sum("rejected") FROM {STATS} WHERE $timeFilter GROUP BY time($__interval), "lab", "reason" fill(0)'
+        ).alias("$tag_lab: $tag_reason"))
+        .draw_style(common_models.GraphDrawStyle.BARS).fill_opacity(60)
+        .stacking(_stacked())
+        .span(12).height(8)
+    )
+
+
+def _write_latency() -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("Write latency")
+        .description(
+            "Time one batch write to InfluxDB takes: the mean of each interval's mean (intervals that wrote "
+            "nothing are left out) and the slowest single write."
+        )
+        .datasource(DATASOURCE)
+        .with_target(query(
+            f'SELECT mean("write_latency_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
+            "GROUP BY time($__interval) fill(null)"
+        ).alias("mean"))
+        .with_target(query(
+            f'SELECT max("write_latency_max_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
+            "GROUP BY time($__interval) fill(null)", "B"
+        ).alias("max"))
+        .unit("ms")
+        .span(12).height(8)
+    )
+
+
+def _writes() -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("Batches, lines and retries")
+        .description("Batches written, line-protocol lines in them, and write attempts retried after a failure.")
+        .datasource(DATASOURCE)
+        .with_target(query(
+            f'SELECT sum("batches") AS "batches", sum("batch_lines") AS "lines", sum("write_retries") AS "retries" '
+            f"FROM {STATS} WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(0)"
+        ).alias("$col"))
+        .span(12).height(8)
+    )
+
+
+def _depths() -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("Queue and spool depth")
+        .description(
+            "Queue: envelopes waiting for the writer thread. Spool: readings held on disk while InfluxDB is "
+            "unreachable. The hub has no spool yet, so spool depth is always 0 until one exists."
+        )
+        .datasource(DATASOURCE)
+        .with_target(query(
+            f'SELECT max("queue_depth") AS "queue", max("spool_depth") AS "spool" FROM {STATS} '
+            f"WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(null)"
+        ).alias("$col"))
+        .min(0)
+        .span(12).height(8)
+    )
+
+
+def build() -> models.Dashboard:
+    builder = (
+        dash.Dashboard(TITLE)
+        .uid(UID)
+        .description("What the hub received, wrote and refused, from its own hub_stats points.")
+        .tags(["citylab"])
+        .timezone("browser")
+        .time("now-6h", "now")
+        .refresh("30s")
+        .readonly()
+        .link(dash.DashboardLink("Nordic cities compared").type(models.DashboardLinkType.LINK)
+              .url("/d/citylab-cities").keep_time(True))
+    )
+    panels = [
+        _total("Messages received", "messages", "MQTT messages routed to a lab over the range."),
+        _total("Readings written", "readings", "Readings written to InfluxDB over the range."),
+        _total("Dead letters", "dead_letters", "Messages or readings refused over the range.", bad_above=1),
+        _total("Unmapped keys", "unmapped", "Payload keys no quantity matched (kept out of the store).",
+               bad_above=1),
+        _per_lab("Messages received per lab", "messages", "MQTT messages per lab per time bucket."),
+        _per_lab("Readings written per lab", "readings", "Readings written per lab per time bucket."),
+        _dead_letters(),
+        _write_latency(),
+        _writes(),
+        _depths(),
+    ]
+    for panel in number_panels(panels):
+        builder = builder.with_panel(panel)
+    return builder.build()

@@ -1,0 +1,59 @@
+"""Air-quality reference values for the comparison dashboard, read from hub/data/quantities.yaml.
+
+The numbers live once, in the vocabulary; this module only picks, per pollutant, the
+WHO 2021 short-term guideline and the EU value to draw beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hub.vocabulary import Reference, load_vocabulary
+
+# The pollutants the dashboard charts against their references, in display order.
+AIR_QUALITY = ("pm25", "pm10", "no2", "o3")
+
+_PERIOD = re.compile(r"^(\d+)([hdy])$")
+_HOURS = {"h": 1, "d": 24, "y": 24 * 365}
+
+
+@dataclass(frozen=True, slots=True)
+class Guideline:
+    quantity: str
+    description: str
+    unit: str
+    who: Reference
+    eu: Reference
+
+    @property
+    def period(self) -> str:
+        """The averaging period of the WHO guideline, also an InfluxQL duration (``24h``, ``8h``)."""
+        return self.who.period
+
+
+def period_hours(period: str) -> int:
+    match = _PERIOD.match(period)
+    if match is None:
+        raise ValueError(f"unsupported reference period {period!r}")
+    return int(match.group(1)) * _HOURS[match.group(2)]
+
+
+def _shortest(references: list[Reference]) -> Reference:
+    return min(references, key=lambda ref: period_hours(ref.period))
+
+
+def guideline(quantity: str) -> Guideline:
+    spec = load_vocabulary().quantities[quantity]
+    who = [ref for ref in spec.references if ref.name.startswith("WHO")]
+    eu = [ref for ref in spec.references if ref.name.startswith("EU")]
+    if not who or not eu:
+        raise ValueError(f"quantities.yaml: {quantity} needs both a WHO and an EU reference")
+    who_short = _shortest(who)
+    # Prefer the EU value over the same period as the WHO guideline, so both lines mean the same thing.
+    same_period = [ref for ref in eu if ref.period == who_short.period]
+    return Guideline(quantity, spec.description, spec.unit, who_short, _shortest(same_period or eu))
+
+
+def air_quality_guidelines() -> list[Guideline]:
+    return [guideline(quantity) for quantity in AIR_QUALITY]
