@@ -19,7 +19,7 @@ from tests.support.mqtt import publish_all
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 
-TOKEN = "citylab-test-token-0123456789"  # noqa: S105 - a throwaway container's token
+TOKEN = "citylab-test-token-0123456789"  # a throwaway container's token
 ORG = "citylab"
 BUCKET = "citylab"
 
