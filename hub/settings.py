@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -40,6 +40,21 @@ class Settings(BaseSettings):
     max_payload_bytes: int = 256 * 1024
     stats_interval_s: float = 5.0
     retry_max_backoff_s: float = 30.0
+
+    # HTTP API (docs/api.md). `citylab serve` also hosts it when api_port is set.
+    api_host: str = "127.0.0.1"
+    api_port: int | None = Field(default=None, ge=1, le=65535)
+    # Unset: read endpoints are public. The admin token guards replay; unset disables it.
+    api_read_token: SecretStr | None = None
+    api_admin_token: SecretStr | None = None
+    # Limits that keep one request from exhausting the API or InfluxDB.
+    api_max_range_days: int = Field(default=366, ge=1)
+    api_max_page: int = Field(default=10_000, ge=1)
+    api_max_csv_rows: int = Field(default=1_000_000, ge=1)
+    api_max_buckets: int = Field(default=10_000, ge=1)
+    api_max_cities: int = Field(default=20, ge=1)
+    api_max_replay: int = Field(default=1_000, ge=1)
+    api_influx_timeout_s: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _read_secret_files(self) -> Settings:

@@ -1,0 +1,90 @@
+"""Readiness checks: can the hub reach its broker and its database?"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from hub.api.models import Check
+from hub.api.state import influx_database
+from hub.settings import Settings
+from hub.store.influxql import InfluxQLClient, InfluxQLError
+
+if TYPE_CHECKING:
+    from hub.ingest.service import IngestService
+
+PROBE_TIMEOUT_S = 3.0
+
+
+def check_influx(client: InfluxQLClient, settings: Settings) -> Check:
+    try:
+        client.query("SHOW MEASUREMENTS LIMIT 1")
+    except InfluxQLError as exc:
+        return Check(ok=False, detail=f"InfluxDB at {settings.influx_url}: {exc}")
+    return Check(ok=True, detail=f"database {influx_database(settings)} answers at {settings.influx_url}")
+
+
+def check_mqtt(settings: Settings, ingest: IngestService | None) -> Check:
+    target = settings.mqtt()
+    where = target.redacted()
+    if ingest is not None:
+        # Co-hosted with the ingest service: its own connection is what matters.
+        if ingest.connected:
+            return Check(ok=True, detail=f"ingest service connected to {where}")
+        return Check(ok=False, detail=f"ingest service not connected to {where}")
+    return _probe(settings, where)
+
+
+def _probe(settings: Settings, where: str) -> Check:
+    """Connect with a throwaway clean session and wait for the CONNACK."""
+    target = settings.mqtt()
+    answered = threading.Event()
+    outcome: list[str] = []
+
+    def on_connect(
+        _client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags, reason: ReasonCode, _props: object
+    ) -> None:
+        outcome.append("" if not reason.is_failure else str(reason))
+        answered.set()
+
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"citylab-api-probe-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv311,
+        clean_session=True,
+    )
+    client.on_connect = on_connect
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    if target.tls:
+        client.tls_set(
+            ca_certs=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+            certfile=str(settings.mqtt_cert_file) if settings.mqtt_cert_file else None,
+            keyfile=str(settings.mqtt_key_file) if settings.mqtt_key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+    deadline = time.monotonic() + PROBE_TIMEOUT_S
+    try:
+        client.connect(target.host, target.port, keepalive=10)
+        while not answered.is_set() and time.monotonic() < deadline:
+            client.loop(timeout=0.1)
+    except (OSError, ValueError) as exc:
+        return Check(ok=False, detail=f"MQTT broker {where}: {type(exc).__name__}: {exc}")
+    finally:
+        # Sends DISCONNECT and closes the socket; a probe must not leak connections.
+        with contextlib.suppress(OSError, ValueError):
+            client.disconnect()
+            client.loop(timeout=0.05)
+    if not answered.is_set():
+        return Check(ok=False, detail=f"MQTT broker {where}: no CONNACK within {PROBE_TIMEOUT_S:.0f}s")
+    if outcome[0]:
+        return Check(ok=False, detail=f"MQTT broker {where} refused the connection: {outcome[0]}")
+    return Check(ok=True, detail=f"connected to {where}")

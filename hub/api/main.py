@@ -1,0 +1,79 @@
+"""The app factory: one router per resource, problem-details errors, a complete OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from hub.api.metrics import make_registry
+from hub.api.problems import Problem, install_problem_handlers, problem_response
+from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
+from hub.api.state import ApiState, DeadLetterAccess, make_influxql
+from hub.settings import Settings
+from hub.store.influxql import InfluxQLError
+
+if TYPE_CHECKING:
+    from hub.ingest.service import IngestService
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Readings from every city lab in the network, in one vocabulary and one set of units.
+Times are RFC 3339 UTC; every value comes with its unit. Errors are `application/problem+json`.
+Read endpoints need `Authorization: Bearer <token>` when CITYLAB_API_READ_TOKEN is set; replay
+always needs CITYLAB_API_ADMIN_TOKEN. See docs/api.md.
+"""
+
+
+def create_app(settings: Settings, *, ingest: IngestService | None = None) -> FastAPI:
+    """Build the API. With ``ingest`` (``citylab serve``), /metrics and /ready see that service."""
+    dead_letters = DeadLetterAccess(settings)
+    state = ApiState(
+        settings=settings,
+        influx=make_influxql(settings),
+        dead_letters=dead_letters,
+        registry=make_registry(dead_letters, ingest),
+        ingest=ingest,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(title="Nordic City Lab Hub API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app.state.api = state
+    install_problem_handlers(app)
+
+    async def on_influx_error(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("InfluxDB query failed: %s", exc)
+        return problem_response(503, f"InfluxDB query failed: {exc}")
+
+    app.add_exception_handler(InfluxQLError, on_influx_error)
+    for module in (health, labs, devices, quantities, readings, compare, deadletters):
+        app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.get("responses", {})
+            # Invalid parameters are answered 400 with a problem document, never FastAPI's 422.
+            responses.pop("422", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,113 @@
+"""Prometheus metrics: ingest counters (when ``citylab serve`` hosts the API) and stored dead letters.
+
+A standalone ``citylab api`` has no ingest service in its process, so it exports only what it
+can see: the dead letters stored in SQLite. Spool depth is 0 until the hub has a spool.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from hub.api.state import DeadLetterAccess
+from hub.ingest.stats import IngestStats
+
+if TYPE_CHECKING:
+    from hub.ingest.service import IngestService
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000)
+
+
+class HubCollector(Collector):
+    def __init__(self, dead_letters: DeadLetterAccess, ingest: IngestService | None) -> None:
+        self._dead_letters = dead_letters
+        self._ingest = ingest
+
+    def collect(self) -> Iterator[Metric]:
+        if self._ingest is not None:
+            yield from _ingest_metrics(self._ingest)
+        stored = GaugeMetricFamily(
+            "citylab_dead_letters_stored",
+            "Dead letters waiting in the store, by lab and reason",
+            labels=["lab", "reason"],
+        )
+        try:
+            with self._dead_letters.open() as store:
+                counts = store.counts()
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("metrics: can't read the dead-letter store: %s", exc)
+            counts = {}
+        for (lab, reason), count in sorted(counts.items(), key=lambda item: (item[0][0] or "", item[0][1])):
+            stored.add_metric([lab or "unknown", reason], count)
+        yield stored
+
+
+def _ingest_metrics(ingest: IngestService) -> Iterator[Metric]:
+    stats = ingest.stats
+    total = stats.total
+    messages = CounterMetricFamily("citylab_messages", "MQTT messages handled, by lab", labels=["lab"])
+    readings = CounterMetricFamily("citylab_readings", "Readings decoded and written, by lab", labels=["lab"])
+    unmapped = CounterMetricFamily("citylab_unmapped_keys", "Payload keys no quantity maps to, by lab", labels=["lab"])
+    for lab in sorted(total.messages):
+        messages.add_metric([lab], total.messages[lab])
+        readings.add_metric([lab], total.readings[lab])
+        unmapped.add_metric([lab], total.unmapped[lab])
+    dead = CounterMetricFamily(
+        "citylab_dead_letters", "Messages or readings sent to dead letters, by lab and reason", labels=["lab", "reason"]
+    )
+    for (lab, reason), count in sorted(total.dead_letters.items()):
+        dead.add_metric([lab, reason], count)
+    retries = CounterMetricFamily("citylab_write_retries", "InfluxDB write attempts that failed and were retried")
+    retries.add_metric([], total.write_retries)
+    yield from (messages, readings, unmapped, dead, retries)
+    yield GaugeMetricFamily("citylab_queue_depth", "Envelopes waiting for the writer thread", value=stats.queue_depth)
+    yield GaugeMetricFamily(
+        "citylab_spool_depth",
+        "Batches spooled to disk while InfluxDB is down (0: the hub has no spool yet)",
+        value=stats.spool_depth,
+    )
+    yield GaugeMetricFamily(
+        "citylab_mqtt_connected", "1 while the ingest service is connected to MQTT", value=1 if ingest.connected else 0
+    )
+
+
+def observe_batches(stats: IngestStats, registry: CollectorRegistry) -> None:
+    """Feed write latency and batch size histograms from every batch the writer reports.
+
+    IngestStats keeps only the first 10,000 latencies in its totals, so the histogram is fed
+    as batches happen rather than rebuilt from that list at scrape time.
+    """
+    latency = Histogram(
+        "citylab_write_latency_seconds",
+        "Time to write one batch to InfluxDB",
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    sizes = Histogram(
+        "citylab_batch_lines", "Lines per batch written to InfluxDB", buckets=BATCH_BUCKETS, registry=registry
+    )
+    original = stats.batch_written
+
+    def batch_written(lines: int, seconds: float) -> None:
+        original(lines, seconds)
+        latency.observe(seconds)
+        sizes.observe(lines)
+
+    stats.batch_written = batch_written  # type: ignore[method-assign]
+
+
+def make_registry(dead_letters: DeadLetterAccess, ingest: IngestService | None) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(HubCollector(dead_letters, ingest))
+    if ingest is not None:
+        observe_batches(ingest.stats, registry)
+    return registry

@@ -1,0 +1,127 @@
+"""Re-run dead letters through today's codecs and lab configs (e.g. after a mapping fix).
+
+A message can leave several dead letters (one per rejected reading), so letters are grouped by
+the message they came from and each message is decoded once, at its original receive time.
+A letter is resolved when its message now decodes and its own rejection (same code and reason)
+is gone. Readings are written before any letter is removed; a rejection the replay finds that
+was not stored before becomes a new dead letter, so nothing disappears unrecorded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from hub.labs import LabConfig
+from hub.normalise import Normaliser
+from hub.pipeline import Pipeline
+from hub.routing import Router
+from hub.settings import Settings
+from hub.store.deadletters import DeadLetter, DeadLetterStore
+from hub.store.line_protocol import reading_to_line
+from hub.store.writers import make_writer
+
+
+@dataclass(slots=True)
+class ReplayOutcome:
+    selected: int = 0
+    decoded: int = 0
+    readings_written: int = 0
+    new_dead_letters: int = 0
+    still_failing_reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def still_failing(self) -> int:
+        return sum(self.still_failing_reasons.values())
+
+
+@dataclass(slots=True)
+class _Plan:
+    lines: list[str] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    new_letters: list[DeadLetter] = field(default_factory=list)
+
+
+def replay(
+    letters: list[DeadLetter],
+    *,
+    labs: dict[str, LabConfig],
+    settings: Settings,
+    store: DeadLetterStore,
+    dry_run: bool,
+) -> ReplayOutcome:
+    outcome = ReplayOutcome(selected=len(letters))
+    plan = _plan(letters, labs, settings, outcome)
+    outcome.decoded = len(plan.resolved)
+    outcome.readings_written = len(plan.lines)
+    outcome.new_dead_letters = len(plan.new_letters)
+    if dry_run:
+        return outcome
+    if plan.lines:
+        writer = make_writer(
+            api=settings.influx_api,
+            url=settings.influx_url,
+            bucket=settings.influx_bucket,
+            org=settings.influx_org,
+            token=settings.influx_token.get_secret_value() if settings.influx_token else None,
+            username=settings.influx_username,
+            password=settings.influx_password.get_secret_value() if settings.influx_password else None,
+        )
+        try:
+            writer.write(plan.lines)  # raises before any letter is touched
+        finally:
+            writer.close()
+    store.add_many(plan.new_letters)
+    store.delete(plan.resolved)
+    return outcome
+
+
+def _plan(letters: list[DeadLetter], labs: dict[str, LabConfig], settings: Settings, outcome: ReplayOutcome) -> _Plan:
+    router = Router(labs)
+    pipeline = Pipeline(Normaliser(), max_payload=settings.max_payload_bytes)
+    messages: dict[tuple[int, str, bytes], list[DeadLetter]] = {}
+    for letter in letters:
+        messages.setdefault((letter.received_ns, letter.topic, letter.payload), []).append(letter)
+
+    plan = _Plan()
+    for (received_ns, topic, payload), group in messages.items():
+        route = router.route(topic)
+        truncated = any(0 <= letter.payload_size != len(letter.payload) for letter in group)
+        if route is None or truncated:
+            # No lab claims the topic, or only the start of an oversized payload was kept.
+            outcome.still_failing_reasons.update(letter.reason_code for letter in group)
+            continue
+        processed = pipeline.process(
+            payload,
+            format_name=route.source.format,
+            received_ns=received_ns,
+            topic=topic,
+            lab=route.lab,
+            source=route.source,
+        )
+        if processed.failure is not None:
+            outcome.still_failing_reasons.update(letter.reason_code for letter in group)
+            continue
+        remaining = {(rejection.code, rejection.detail) for rejection in processed.result.rejections}
+        stored = {(letter.reason_code, letter.reason) for letter in group}
+        for letter in group:
+            if (letter.reason_code, letter.reason) in remaining:
+                outcome.still_failing_reasons[letter.reason_code] += 1
+            elif letter.id is not None:
+                plan.resolved.append(letter.id)
+        plan.lines.extend(reading_to_line(reading) for reading in processed.result.readings)
+        plan.new_letters.extend(
+            DeadLetter(
+                received_ns,
+                topic,
+                route.lab.lab,
+                route.source.format,
+                rejection.code,
+                rejection.detail,
+                payload,
+                len(payload),
+            )
+            for rejection in processed.result.rejections
+            if (rejection.code, rejection.detail) not in stored
+        )
+    return plan

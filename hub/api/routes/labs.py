@@ -1,0 +1,53 @@
+"""The labs in the network, from their config files (no secrets: no MQTT users, no options)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from hub.api.deps import LabsDep, ReadAccess
+from hub.api.models import Lab, LabList, LabSource, Location
+from hub.api.params import SLUG_PATTERN
+from hub.api.problems import ApiProblem, problem_responses
+from hub.labs import LabConfig
+
+router = APIRouter(tags=["labs"], dependencies=[ReadAccess], responses=problem_responses(401, 503))
+
+
+def lab_out(config: LabConfig) -> Lab:
+    return Lab(
+        lab=config.lab,
+        city=config.city,
+        name=config.name,
+        city_name=config.city_name,
+        country=config.country,
+        timezone=config.timezone,
+        location=Location(lat=config.location.lat, lon=config.location.lon),
+        description=config.description,
+        formats=sorted({source.format for source in config.sources}),
+        sources=[
+            LabSource(
+                topic=source.topic,
+                format=source.format,
+                mapped_keys={key: mapping.quantity for key, mapping in source.mappings.items()},
+            )
+            for source in config.sources
+        ],
+    )
+
+
+@router.get("/labs", summary="Every lab: city, names, formats and topics")
+def list_labs(labs: LabsDep) -> LabList:
+    return LabList(labs=[lab_out(labs[name]) for name in sorted(labs)])
+
+
+@router.get("/labs/{lab}", summary="One lab", responses=problem_responses(400, 404))
+def get_lab(
+    labs: LabsDep,
+    lab: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus-city-lab"])],
+) -> Lab:
+    config = labs.get(lab)
+    if config is None:
+        raise ApiProblem(404, f"no lab {lab!r}; known: {', '.join(sorted(labs))}")
+    return lab_out(config)
