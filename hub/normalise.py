@@ -60,8 +60,11 @@ class Normaliser:
         zone = lab.zone if lab is not None else None
         topic_device = source.device_from_topic(topic) if source is not None else None
         format_defaults = self.vocabulary.format_default_units.get(format_name, {})
+        times: dict[RawTime, int] = {}  # one message usually repeats one time for every reading
         for observation in decoded.observations:
-            outcome = self._one(observation, decoded, received_ns, zone, topic_device, lab, source, format_defaults)
+            outcome = self._one(
+                observation, decoded, received_ns, zone, topic_device, lab, source, format_defaults, times
+            )
             if isinstance(outcome, Reading):
                 result.readings.append(outcome)
             elif isinstance(outcome, Rejection):
@@ -80,6 +83,7 @@ class Normaliser:
         lab: LabConfig | None,
         source: Source | None,
         format_defaults: dict[str, str],
+        times: dict[RawTime, int],
     ) -> Reading | Rejection | None:
         key = observation.key
         mapping = source.mappings.get(key) if source is not None else None
@@ -114,10 +118,15 @@ class Normaliser:
             )
 
         raw_time = observation.time if observation.time is not None else decoded.gateway_time
-        try:
-            time_ns = received_ns if raw_time is None else resolve_time(raw_time, zone)
-        except TimeFormatError as exc:
-            return Rejection(RejectCode.BAD_TIME, f"{key}: {exc}", key)
+        if raw_time is None:
+            time_ns = received_ns
+        elif raw_time in times:
+            time_ns = times[raw_time]
+        else:
+            try:
+                time_ns = times[raw_time] = resolve_time(raw_time, zone)
+            except TimeFormatError as exc:
+                return Rejection(RejectCode.BAD_TIME, f"{key}: {exc}", key)
         if time_ns > received_ns + MAX_FUTURE_NS:
             return Rejection(RejectCode.TIME_IN_FUTURE, f"{key}: time is ahead of the hub's clock", key)
         if time_ns < EARLIEST_NS:
@@ -157,18 +166,13 @@ def resolve_time(raw: RawTime, zone: ZoneInfo | None) -> int:
     if isinstance(raw, int):
         return raw
     text = raw.strip()
-    if _looks_numeric(text):
-        number = float(text)
-        return epoch_to_ns(number, guess_epoch_unit(number))
-    return parse_iso_ns(text, zone)
-
-
-def _looks_numeric(text: str) -> bool:
+    if len(text) > 4 and text[4] == "-":  # ISO 8601 dates start YYYY-; no epoch number does
+        return parse_iso_ns(text, zone)
     try:
-        float(text)
+        number = float(text)
     except ValueError:
-        return False
-    return True
+        return parse_iso_ns(text, zone)  # raises a TimeFormatError naming the text
+    return epoch_to_ns(number, guess_epoch_unit(number))
 
 
 def _as_number(value: object) -> float | None:

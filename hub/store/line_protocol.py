@@ -6,6 +6,8 @@ field ``value`` always a float (a field type conflict rejects the whole batch); 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hub.model import Reading
 
 # Line protocol can't carry a line break, and InfluxDB versions disagree on whether "\\"
@@ -31,15 +33,18 @@ def format_float(value: float) -> str:
     return repr(float(value))
 
 
+@lru_cache(maxsize=65536)
+def _series(quantity: str, city: str, device: str, lab: str) -> str:
+    # Escaping is most of the cost of a line, and a device's series repeat endlessly.
+    return f"{escape_measurement(quantity)},city={escape_tag(city)},device={escape_tag(device)},lab={escape_tag(lab)}"
+
+
 def reading_to_line(reading: Reading) -> str:
-    tags = (
-        f"city={escape_tag(reading.city or 'unknown')},device={escape_tag(reading.device)},"
-        f"lab={escape_tag(reading.lab or 'unknown')}"
-    )
+    series = _series(reading.quantity, reading.city or "unknown", reading.device, reading.lab or "unknown")
     fields = f"value={format_float(reading.value)}"
     if reading.lat is not None and reading.lon is not None:
         fields += f",lat={format_float(reading.lat)},lon={format_float(reading.lon)}"
-    return f"{escape_measurement(reading.quantity)},{tags} {fields} {reading.time_ns}"
+    return f"{series} {fields} {reading.time_ns}"
 
 
 def stats_line(measurement: str, tags: dict[str, str], fields: dict[str, float], time_ns: int) -> str:
