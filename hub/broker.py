@@ -8,6 +8,10 @@ lab's topic is refused at the broker, before the hub sees anything.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
+
 from hub.labs import LabConfig
 
 DEFAULT_HUB_USER = "citylab-hub"
@@ -37,3 +41,19 @@ def mosquitto_acl(
         ]
         lines += [f"topic write {source.topic}" for lab in labs.values() for source in lab.sources]
     return "\n".join(lines) + "\n"
+
+
+# Mosquitto 2's password hash: PBKDF2-HMAC-SHA512, written as $7$<iterations>$<salt>$<hash>.
+_PBKDF2_ITERATIONS = 101
+_SALT_BYTES = 12
+
+
+def mosquitto_password_line(username: str, password: str, *, salt: bytes | None = None) -> str:
+    """One ``password_file`` line, as ``mosquitto_passwd`` writes it, without needing the tool."""
+    if ":" in username or not username:
+        raise ValueError("an MQTT username must be non-empty and contain no ':'")
+    salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, _PBKDF2_ITERATIONS)
+    encoded_salt = base64.b64encode(salt).decode()
+    encoded_digest = base64.b64encode(digest).decode()
+    return f"{username}:$7${_PBKDF2_ITERATIONS}${encoded_salt}${encoded_digest}"

@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.broker import mosquitto_acl
+from hub.broker import mosquitto_acl, mosquitto_password_line
 from hub.devstack import Mosquitto, free_port
 from hub.labs import load_labs
 from tests.support.mqtt import PublishError, publish_all
@@ -29,10 +29,13 @@ def secured_broker(tmp_path: Path):
     acl = tmp_path / "acl"
     acl.write_text(mosquitto_acl(labs))
     passwords = tmp_path / "passwd"
-    users = ["citylab-hub", "aarhus-city-lab", "copenhagen-street-lab"]
-    for index, user in enumerate(users):
-        flags = ["-c"] if index == 0 else []
-        subprocess.run(["mosquitto_passwd", *flags, "-b", str(passwords), user, f"secret-{user}"], check=True)
+    # The hub writes the password file itself (as compose.yaml's broker-config does);
+    # one user comes from Debian's mosquitto_passwd, to show the two agree.
+    users = ["citylab-hub", "aarhus-city-lab"]
+    passwords.write_text("".join(mosquitto_password_line(user, f"secret-{user}") + "\n" for user in users))
+    subprocess.run(
+        ["mosquitto_passwd", "-b", str(passwords), "copenhagen-street-lab", "secret-copenhagen-street-lab"], check=True
+    )
     broker = Mosquitto(free_port(), tmp_path / "broker")
     broker.start(password_file=passwords, acl_file=acl)
     yield broker
