@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "hub.commands.serve",
     "dashboards.command",
     "hub.commands.broker",
+    "simulators.command",
 ]
 
 

@@ -123,12 +123,12 @@ class Fleet:
         rng = _rng(self.seed, device.key, start_ns)
         mean_s = interval_s if interval_s is not None else KIND_INTERVAL_S[device.device.kind]
         bounded = interval_s is None
+        low, high = mean_s * (1 - JITTER), mean_s * (1 + JITTER)
+        if bounded:
+            low, high = max(MIN_INTERVAL_S, low), min(MAX_INTERVAL_S, high)
 
         def next_gap() -> int:
-            gap = mean_s * rng.uniform(1 - JITTER, 1 + JITTER)
-            if bounded:
-                gap = min(MAX_INTERVAL_S, max(MIN_INTERVAL_S, gap))
-            return max(_NS_PER_S, round(gap) * _NS_PER_S)
+            return max(_NS_PER_S, round(rng.uniform(low, high)) * _NS_PER_S)
 
         device_faults = self.device_faults(device)
         span_ns = (end_ns - start_ns) if end_ns is not None else 30 * 60 * _NS_PER_S
