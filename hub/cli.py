@@ -12,6 +12,7 @@ import sys
 COMMAND_MODULES = [
     "hub.commands.decode",
     "hub.commands.serve",
+    "hub.commands.api",
     "dashboards.command",
     "hub.commands.broker",
     "simulators.command",

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from hub.labs import LabConfigError
 from hub.settings import Settings
 
+if TYPE_CHECKING:
+    from hub.api.server import BackgroundApi
+    from hub.ingest.service import IngestService
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("serve", help="run the MQTT → InfluxDB ingest service (config: CITYLAB_* env)")
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the MQTT → InfluxDB ingest service (config: CITYLAB_* env); with CITYLAB_API_PORT also the HTTP API",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -25,5 +33,28 @@ def run(_args: argparse.Namespace) -> int:
     except (LabConfigError, ValidationError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    service.run_forever()
+    api = _start_api(settings, service)
+    if api is None and settings.api_port is not None:
+        return 2
+    try:
+        service.run_forever()
+    finally:
+        if api is not None:
+            api.stop()
     return 0
+
+
+def _start_api(settings: Settings, service: IngestService) -> BackgroundApi | None:
+    """Host the API in this process, so /metrics and /ready see the ingest service itself."""
+    if settings.api_port is None:
+        return None
+    from hub.api.main import create_app
+    from hub.api.server import BackgroundApi
+
+    api = BackgroundApi(create_app(settings, ingest=service), settings.api_host, settings.api_port)
+    try:
+        api.start()
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    return api
