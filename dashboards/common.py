@@ -17,6 +17,10 @@ DATASOURCE_UID = "citylab-influxdb"
 DATASOURCE_NAME = "CityLab InfluxDB"
 DATASOURCE = models.DataSourceRef(type_val=PLUGIN_ID, uid=DATASOURCE_UID)
 
+# The Grafana release these dashboards are built and tested for; the SDK pin in pyproject.toml
+# (grafana-foundation-sdk 1769699379!11.6.0) generates the 11.6 schema.
+GRAFANA_IMAGE = "grafana/grafana:11.6.3"
+
 FOLDER_UID = "citylab"
 FOLDER_TITLE = "City Lab"
 
