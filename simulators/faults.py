@@ -19,8 +19,9 @@ CLOCK_SKEW_NS = 45 * 60 * 1_000_000_000
 # A late message is held back (gateway outage, store-and-forward) for 1 to 6 hours.
 LATE_MIN_S, LATE_MAX_S = 3600, 6 * 3600
 
-# Values firmware really sends when a sensor fails: error strings, booleans, sentinel numbers.
-WRONG_TYPES: tuple[object, ...] = ("ERR", "n/a", "", True)
+# Values firmware really sends when a sensor fails: error strings, empty text, "NaN".
+# (Not booleans: the ngsi-ld codec reads a boolean traffic count as the number 1.)
+WRONG_TYPES: tuple[object, ...] = ("ERR", "n/a", "", "NaN")
 # Out-of-range values in the hub's unit: a sensor's 0x7FFF error code, a negative count.
 OUT_OF_RANGE: dict[str, float] = {
     "temperature": 327.67, "relativeHumidity": 150.0, "atmosphericPressure": 0.0, "pm25": -3.0, "pm10": -3.0,
