@@ -53,6 +53,8 @@ def _group(group: str, where: str) -> list[RawObservation]:
     for number, (key, value) in enumerate(pairs):
         if not key:
             raise DecodeError(f"{where}, pair {number}: empty attribute name")
+        if not value:
+            raise DecodeError(f"{where}, pair {number} ({key[:_PREVIEW]!r}): empty value (truncated message?)")
         if key == TIME_ATTRIBUTE:
             time = value
             continue
