@@ -111,7 +111,7 @@ def measure(seed: int, climate: CityClimate, device: Device, time_ns: int) -> di
     offset = 0.6 * signals.smooth_noise(seed, f"{key}:offset", 0.0, 1.0)
     world: dict[str, float] = {
         "temperature": c.temperature + offset,
-        "relativeHumidity": c.relative_humidity - 2.0 * offset,
+        "relativeHumidity": min(100.0, max(0.0, c.relative_humidity - 2.0 * offset)),
         "atmosphericPressure": c.pressure,
         "windSpeed": c.wind_speed,
         "windDirection": c.wind_direction,
