@@ -184,7 +184,9 @@ def build() -> models.Dashboard:
         _city_series(), _latest_per_city(), _summary_table(), _hour_of_day_profile(), _devices_map(),
     ]):
         builder = builder.with_panel(panel)
-    row = dash.Row("Air quality against the WHO 2021 guidelines and EU limits").id(100)
+    # An open row: its panels follow it at the top level (a collapsed row would hide them).
+    builder = builder.with_row(dash.Row("Air quality against the WHO 2021 guidelines and EU limits")
+                               .collapsed(False).id(100))
     for offset, guide in enumerate(air_quality_guidelines()):
-        row = row.with_panel(_guideline_panel(guide).id(101 + offset))
-    return builder.with_row(row).build()
+        builder = builder.with_panel(_guideline_panel(guide).id(101 + offset))
+    return builder.build()

@@ -46,7 +46,9 @@ def influx_variable(name: str, label: str, statement: str, *, multi: bool = Fals
         .sort(models.VariableSort.ALPHABETICAL_CASE_INSENSITIVE_ASC)
     )
     if multi:
-        variable = variable.multi(True).include_all(True)
+        # Start on "All": every device or quantity of the lab, until the viewer narrows it.
+        everything = models.VariableOption(selected=True, text=["All"], value=["$__all"])
+        variable = variable.multi(True).include_all(True).current(everything)
     if regex:
         variable = variable.regex(regex)
     return variable

@@ -40,7 +40,7 @@ def _per_device_series() -> timeseries.Panel:
             'GROUP BY time($__interval), "device" fill(null)'
         ).alias("$tag_device"))
         .repeat("quantity").repeat_direction("h").max_per_row(2)
-        .span(12).height(8)
+        .span(24).height(8)
     )
 
 
@@ -69,9 +69,8 @@ def _last_seen() -> table.Panel:
         ])
         .override_by_name("last seen", [
             models.DynamicConfigValue(id_val="unit", value="dateTimeFromNow"),
-            models.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-text"}),
         ])
-        .span(12).height(10)
+        .span(8).height(10)
     )
 
 
@@ -88,7 +87,7 @@ def _activity() -> statushistory.Panel:
         .thresholds(thresholds((None, "red"), (1, "green")))
         .color_scheme(dash.FieldColor().mode(models.FieldColorModeId.THRESHOLDS))
         .show_value(common_models.VisibilityMode.NEVER)
-        .span(12).height(10)
+        .span(8).height(10)
     )
 
 
@@ -101,7 +100,7 @@ def _devices_map() -> geomap.Panel:
             f'FROM {QUANTITIES} WHERE {LAB_FILTER} AND $timeFilter GROUP BY "device"'
         ).as_table(),
         fit_view(),
-    ).span(12).height(10)
+    ).span(8).height(10)
 
 
 def build() -> models.Dashboard:
@@ -125,6 +124,6 @@ def build() -> models.Dashboard:
         .link(dash.DashboardLink("Nordic cities compared").type(models.DashboardLinkType.LINK)
               .url("/d/citylab-cities").keep_time(True))
     )
-    for panel in number_panels([_per_device_series(), _last_seen(), _activity(), _devices_map()]):
+    for panel in number_panels([_last_seen(), _devices_map(), _activity(), _per_device_series()]):
         builder = builder.with_panel(panel)
     return builder.build()

@@ -156,13 +156,13 @@ def test_home_dashboard_numbers_match_what_the_cities_sent(store: Store):
 
 def test_air_quality_panels_use_the_vocabulary_references(store: Store):
     dashboard = walk.load(cities.UID)
-    row = next(p for p in dashboard["panels"] if p["type"] == "row")
-    assert [p["targets"][0]["query"].split('FROM "')[1].split('"')[0] for p in row["panels"]] == [
-        "pm25", "pm10", "no2", "o3"]
-    who = {p["targets"][0]["query"].split('FROM "')[1].split('"')[0]:
-           [s["value"] for s in p["fieldConfig"]["defaults"]["thresholds"]["steps"]][1] for p in row["panels"]}
-    assert who == {"pm25": 15, "pm10": 45, "no2": 25, "o3": 100}
-    for panel in row["panels"]:
+    guideline_panels = [p for p in walk.panels(dashboard) if "against WHO and EU" in p["title"]]
+    measurements = [p["targets"][0]["query"].split('FROM "')[1].split('"')[0] for p in guideline_panels]
+    assert measurements == ["pm25", "pm10", "no2", "o3"]
+    steps = {m: [s["value"] for s in p["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+             for m, p in zip(measurements, guideline_panels, strict=True)}
+    assert steps == {"pm25": [None, 15, 25], "pm10": [None, 45, 50], "no2": [None, 25, 200], "o3": [None, 100, 120]}
+    for panel in guideline_panels:
         target = walk.Target(cities.UID, panel, "A", panel["targets"][0]["query"], "time_series", "$tag_city")
         series = store.run(target, store.context())
         assert set(_by_tag(series, "city")) == set(CITIES)
