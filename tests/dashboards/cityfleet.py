@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.conftest import LABS_DIR
+LABS_DIR = Path(__file__).resolve().parents[2] / "labs"
 
 HOURS = 48
 OSLO_GAP = range(10, 16)
@@ -96,8 +97,6 @@ class Fleet:
 
     def iso(self, hour: int) -> str:
         seconds = self.time_ns(hour) // 1_000_000_000
-        from datetime import UTC, datetime
-
         return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def messages(self) -> list[tuple[str, bytes]]:
