@@ -31,6 +31,9 @@ always needs CITYLAB_API_ADMIN_TOKEN. See docs/api.md.
 """
 
 
+REPLAY_OPERATION = "replay_dead_letters"
+
+
 def create_app(settings: Settings, *, ingest: IngestService | None = None) -> FastAPI:
     """Build the API. With ``ingest`` (``citylab serve``), /metrics and /ready see that service."""
     dead_letters = DeadLetterAccess(settings)
@@ -44,6 +47,7 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state.reopen()
         yield
         state.close()
 
@@ -58,11 +62,11 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     app.add_exception_handler(InfluxQLError, on_influx_error)
     for module in (health, labs, devices, quantities, readings, compare, deadletters):
         app.include_router(module.router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
+def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
@@ -73,6 +77,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             responses = operation.get("responses", {})
             # Invalid parameters are answered 400 with a problem document, never FastAPI's 422.
             responses.pop("422", None)
+            # Without a read token, reads are public: the bearer scheme is then optional.
+            security = operation.get("security")
+            if security and settings.api_read_token is None and operation.get("operationId") != REPLAY_OPERATION:
+                operation["security"] = [{}, *security]
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     app.openapi_schema = schema

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -63,8 +63,15 @@ class ApiState:
     dead_letters: DeadLetterAccess
     registry: CollectorRegistry
     ingest: IngestService | None = None
-    closers: list[object] = field(default_factory=list)
+    closed: bool = False
+
+    def reopen(self) -> None:
+        """An app can run its lifespan more than once (each TestClient, schema loaders): start afresh."""
+        if self.closed:
+            self.influx = make_influxql(self.settings)
+            self.closed = False
 
     def close(self) -> None:
         self.influx.close()
         self.dead_letters.close()
+        self.closed = True

@@ -69,6 +69,7 @@ def list_dead_letters(
     summary="Re-decode dead letters with today's codecs and lab configs; write what now decodes",
     dependencies=[AdminAccess],
     responses=problem_responses(403),
+    operation_id="replay_dead_letters",
 )
 def replay_dead_letters(
     body: ReplayRequest, settings: SettingsDep, labs: LabsDep, dead_letters: DeadLettersDep

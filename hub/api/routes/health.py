@@ -14,10 +14,7 @@ from hub.api.state import ApiState
 
 router = APIRouter(tags=["health"])
 
-METRICS_EXAMPLE = (
-    "# TYPE citylab_messages_total counter\n"
-    'citylab_messages_total{lab="aarhus-city-lab"} 42.0\n'
-)
+METRICS_EXAMPLE = '# TYPE citylab_messages_total counter\ncitylab_messages_total{lab="aarhus-city-lab"} 42.0\n'
 
 
 def _health(state: ApiState) -> Health:
