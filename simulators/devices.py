@@ -27,12 +27,14 @@ KIND_QUANTITIES: dict[str, tuple[str, ...]] = {
     "parking": ("occupancy",),
     "waste": ("fillingLevel",),
     "water": ("waterTemperature", "waterLevel"),
+    "pm": ("pm25", "pm10"),  # a particle sensor on its own (SDS011)
+    "custom": (),  # what `measures` says
 }
 
 # How often each kind reports on its own, in seconds: battery devices save their radio.
 KIND_INTERVAL_S: dict[str, float] = {
     "air": 600, "air_quality": 900, "particulates": 150, "climate": 900, "weather": 600,
-    "noise": 300, "traffic": 300, "parking": 300, "waste": 1800, "water": 900,
+    "noise": 300, "traffic": 300, "parking": 300, "waste": 1800, "water": 900, "pm": 150, "custom": 600,
 }
 
 # The resolution devices report at, in the hub's unit: what a correct decode can differ by.
@@ -51,12 +53,24 @@ class Device:
     lon: float
     name: str = ""
     site: Site = field(default_factory=Site)
-    # A payload flavour within a format, e.g. Decentlab objects or TTN's normalized payload.
+    # A payload flavour within a format, e.g. Decentlab objects or CayenneLPP.
     style: str = ""
+    # The lab source format this device uses when the lab has several.
+    format: str = ""
+    # What the device measures when it is not its kind's usual set (e.g. one SensorThings datastream).
+    measures: tuple[str, ...] = ()
+    # The device id the hub stores, when several simulated streams belong to one device.
+    stored_as: str = ""
+    # A format-specific address within the device, e.g. a SensorThings datastream id.
+    channel: str = ""
 
     @property
     def quantities(self) -> tuple[str, ...]:
-        return KIND_QUANTITIES[self.kind]
+        return self.measures or KIND_QUANTITIES[self.kind]
+
+    @property
+    def hub_id(self) -> str:
+        return self.stored_as or self.id
 
 
 @cache
@@ -74,7 +88,14 @@ def climate_for(lab: LabConfig) -> CityClimate:
 
 
 def devices_for(lab: LabConfig) -> list[Device]:
-    """The lab's fleet from the data file: by lab, else by city, else probes around the lab's location."""
+    """The lab's fleet from the data file: by lab, else by city, else probes around the lab's location.
+
+    A lab whose SensorThings source maps its datastreams has exactly those: one simulated
+    stream per datastream, stored under the device the map names.
+    """
+    mapped = _datastream_devices(lab)
+    if mapped:
+        return mapped
     data = _fleet_data()
     entries = data.get("labs", {}).get(lab.lab)
     if entries is None:
@@ -88,17 +109,38 @@ def devices_for(lab: LabConfig) -> list[Device]:
     devices = []
     for entry in entries:
         kind = entry["kind"]
-        if kind not in KIND_QUANTITIES:
+        if kind not in KIND_QUANTITIES or kind == "custom":
             raise ValueError(f"simulators/data/fleets.yaml: {lab.lab}: unknown device kind {kind!r}")
         devices.append(Device(
             id=str(entry["id"]), kind=kind, lat=float(entry["lat"]), lon=float(entry["lon"]),
             name=str(entry.get("name", "")), style=str(entry.get("style", "")),
+            format=str(entry.get("format", "")),
             site=Site(
                 traffic=float(entry.get("traffic", 0.5)),
                 road_capacity=float(entry.get("capacity", 1800.0)),
                 capacity_offset=float(entry.get("phase", 0.0)),
             ),
         ))
+    return devices
+
+
+def _datastream_devices(lab: LabConfig) -> list[Device]:
+    devices = []
+    for source in lab.sources:
+        streams = source.options.get("datastreams") if source.format == "sensorthings" else None
+        if not isinstance(streams, dict):
+            continue
+        for stream_id, spec in streams.items():
+            quantity = spec.get("quantity")
+            if quantity not in RESOLUTION:
+                continue
+            name = str(spec.get("device") or f"datastream-{stream_id}")
+            devices.append(Device(
+                id=f"{name}-ds{stream_id}", kind="custom", measures=(quantity,), stored_as=name,
+                channel=str(stream_id), format="sensorthings",
+                lat=float(spec.get("lat", lab.location.lat)), lon=float(spec.get("lon", lab.location.lon)),
+                site=Site(traffic=0.7),
+            ))
     return devices
 
 

@@ -74,7 +74,7 @@ class Fleet:
                     continue
                 labelable = kind == "unit_change_unlabelled"
                 with_temperature = [m for m in members if "temperature" in m.device.quantities
-                                    and (labelable or m.encoder.can_label_units)]
+                                    and (labelable or m.encoder.labels_units(m.source))]
                 if with_temperature:
                     chosen = _rng(seed, lab, kind).choice(with_temperature)
                     self._device_faults.setdefault(chosen.key, set()).add(kind)
@@ -182,7 +182,7 @@ class Fleet:
     ) -> SimMessage:
         measured = measure(self.seed, device.climate, device.device, time_ns)
         expected = {q: _quantise(q, v) for q, v in measured.items()}
-        applied: list[str] = [fault] if fault else []
+        applied: list[str] = [fault] if fault and self._applies(fault, device) else []
         stated_ns = time_ns
         units: dict[str, str] = {}
         unlabelled: set[str] = set()
@@ -190,12 +190,12 @@ class Fleet:
         extras: dict[str, object] = {}
         vocabulary = load_vocabulary()
 
-        if "clock_skew" in device_faults and device.encoder.carries_time:
+        if "clock_skew" in device_faults and device.encoder.carries_time(device.source):
             stated_ns = time_ns + fault_catalogue.CLOCK_SKEW_NS
             applied.append("clock_skew")
         if "temperature" in measured and device_faults & {"unit_change", "unit_change_unlabelled"}:
             units["temperature"] = "F"
-            if "unit_change" in device_faults and device.encoder.can_label_units:
+            if "unit_change" in device_faults and device.encoder.labels_units(device.source):
                 applied.append("unit_change")
             else:
                 unlabelled.add("temperature")
@@ -216,7 +216,7 @@ class Fleet:
                 units.pop(victim, None)
                 unlabelled.discard(victim)
             expected.pop(victim, None)
-        if fault == "unknown_keys":
+        if fault == "unknown_keys" and device.encoder.carries_extras(device.source):
             extras.update(fault_catalogue.UNKNOWN_KEYS)
 
         sample = Sample(
@@ -228,9 +228,14 @@ class Fleet:
             payload = device.encoder.malform(payload, rng)
             expected = {}
         return SimMessage(
-            topic=topic, payload=payload, time_ns=stated_ns, lab=device.lab.lab, device=device.device.id,
+            topic=topic, payload=payload, time_ns=stated_ns, lab=device.lab.lab, device=device.device.hub_id,
             values=tuple(sorted(expected.items())), faults=tuple(applied), sent_ns=time_ns,
         )
+
+
+    @staticmethod
+    def _applies(fault: str, device: SimDevice) -> bool:
+        return fault != "unknown_keys" or device.encoder.carries_extras(device.source)
 
 
 def _quantise(quantity: str, value: float) -> float:
@@ -239,29 +244,42 @@ def _quantise(quantity: str, value: float) -> float:
 
 
 def build_fleet(labs: dict[str, LabConfig], *, seed: int = 0, faults: Faults = NO_FAULTS) -> Fleet:
-    """Devices for every lab, each on its lab's first source whose format has an encoder.
+    """Devices for every lab, each on the lab source whose format's encoder suits it best.
 
-    Labs with no such source are listed in ``Fleet.skipped`` rather than failing the run.
+    A device names a format when its lab has sources of several; otherwise the most
+    specific source that can carry it wins, in config order. Labs with no such source
+    are listed in ``Fleet.skipped`` rather than failing the run.
     """
     devices: list[SimDevice] = []
     skipped: list[Skipped] = []
     for lab in sorted(labs.values(), key=lambda lab: lab.lab):
         climate = climate_for(lab)
-        reasons = []
-        placed = False
+        reasons: list[str] = []
+        usable: list[tuple[Source, Encoder]] = []
         for source in lab.sources:
             try:
-                encoder = get_encoder(source.format)
+                usable.append((source, get_encoder(source.format)))
             except EncoderNotFoundError as exc:
                 reasons.append(str(exc))
+        placed = 0
+        for device in devices_for(lab):
+            choice = _best_source(device, usable)
+            if choice is None:
+                reasons.append(f"no source of this lab can carry a {device.kind} device ({device.id})")
                 continue
-            fleet = [d for d in devices_for(lab) if d.kind in encoder.kinds]
-            if not fleet:
-                reasons.append(f"{source.format}: no device kind of this lab can be written in that format")
-                continue
-            devices.extend(SimDevice(lab, source, encoder, device, climate) for device in fleet)
-            placed = True
-            break
+            devices.append(SimDevice(lab, choice[0], choice[1], device, climate))
+            placed += 1
         if not placed:
             skipped.append(Skipped(lab.lab, "; ".join(dict.fromkeys(reasons)) or "no sources"))
     return Fleet(devices, seed=seed, faults=faults, skipped=skipped)
+
+
+def _best_source(device: Device, usable: list[tuple[Source, Encoder]]) -> tuple[Source, Encoder] | None:
+    candidates = [(s, e) for s, e in usable if not device.format or s.format == device.format] or usable
+    best: tuple[int, int] | None = None
+    chosen = None
+    for order, (source, encoder) in enumerate(candidates):
+        fit = encoder.fit(device, source)
+        if fit is not None and (best is None or (fit, order) < best):
+            best, chosen = (fit, order), (source, encoder)
+    return chosen

@@ -55,10 +55,6 @@ class Encoder:
 
     format: ClassVar[str]
     kinds: ClassVar[frozenset[str]]
-    # Whether the payload carries a measurement time (else the hub's receive time is used).
-    carries_time: ClassVar[bool] = True
-    # Whether a unit change can be stated in the payload.
-    can_label_units: ClassVar[bool] = True
     # Key per quantity when the lab's source maps none.
     default_keys: ClassVar[Mapping[str, str]] = {}
     # Unit per quantity the format uses natively, when neither the lab nor the vocabulary says.
@@ -66,6 +62,22 @@ class Encoder:
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         raise NotImplementedError
+
+    def fit(self, device: Device, source: Source) -> int | None:
+        """How specifically ``source`` suits ``device`` (lower is better), or None when it can't carry it."""
+        return 100 if device.kind in self.kinds else None
+
+    def carries_time(self, source: Source) -> bool:
+        """Whether the payload states a measurement time (else the hub stamps its receive time)."""
+        return True
+
+    def labels_units(self, source: Source) -> bool:
+        """Whether a firmware unit change can be stated in the payload."""
+        return True
+
+    def carries_extras(self, source: Source) -> bool:
+        """Whether keys the vocabulary doesn't know reach the hub (as unmapped keys)."""
+        return True
 
     def malform(self, payload: bytes, rng: random.Random) -> bytes:
         """What a broken radio frame or a half-written buffer looks like: cut short, or binary noise."""

@@ -46,11 +46,11 @@ class NgsiLdEncoder(Encoder):
         entity_type = _ENTITY_TYPES[device.kind]
         observed = ns_to_rfc3339(sample.time_ns)
         entity: dict[str, Any] = {
-            "id": f"urn:ngsi-ld:{entity_type}:{device.id}",
+            "id": f"urn:ngsi-ld:{entity_type}:{device.hub_id}",
             "type": entity_type,
             "dateObserved": {"type": "Property", "value": {"@type": "DateTime", "@value": observed}},
             "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [device.lon, device.lat]}},
-            "refDevice": {"type": "Relationship", "object": f"urn:ngsi-ld:Device:{device.id}"},
+            "refDevice": {"type": "Relationship", "object": f"urn:ngsi-ld:Device:{device.hub_id}"},
         }
         if device.name:
             entity["name"] = {"type": "Property", "value": device.name}
@@ -75,14 +75,14 @@ class NgsiLdEncoder(Encoder):
                 member["unitCode"] = _UNIT_CODES.get(field.unit, field.unit)
             entity[field.key] = member
         if device.kind == "parking":
-            total = 120 + int(hashlib.blake2b(device.id.encode(), digest_size=1).digest()[0])
+            total = 120 + int(hashlib.blake2b(device.hub_id.encode(), digest_size=1).digest()[0])
             occupancy = sample.values.get("occupancy", 0.0)
             entity["totalSpotNumber"] = {"type": "Property", "value": total}
             entity["availableSpotNumber"] = {"type": "Property", "value": max(0, round(total * (1 - occupancy / 100)))}
         for key, value in sample.extras.items():
             entity[key] = {"type": "Property", "value": value}
         entity["@context"] = _CONTEXT
-        notification_id = hashlib.blake2b(f"{device.id}:{sample.sequence}".encode(), digest_size=12).hexdigest()
+        notification_id = hashlib.blake2b(f"{device.hub_id}:{sample.sequence}".encode(), digest_size=12).hexdigest()
         notification = {
             "id": f"urn:ngsi-ld:Notification:{notification_id}",
             "type": "Notification",
@@ -90,7 +90,7 @@ class NgsiLdEncoder(Encoder):
             "notifiedAt": ns_to_rfc3339(sample.time_ns + 250_000_000),
             "data": [entity],
         }
-        return fill_topic(source, device.id, entity_type), orjson.dumps(notification)
+        return fill_topic(source, device.hub_id, entity_type), orjson.dumps(notification)
 
 
 ENCODER = NgsiLdEncoder()

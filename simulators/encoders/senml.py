@@ -20,7 +20,7 @@ _SENML_UNITS = {"F": "Fah"}
 
 class SenmlEncoder(Encoder):
     format = "senml"
-    kinds = frozenset({"air", "air_quality", "particulates", "climate", "weather", "noise", "traffic", "parking",
+    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "traffic", "parking",
                        "waste", "water"})
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
@@ -31,7 +31,7 @@ class SenmlEncoder(Encoder):
         for index, field in enumerate(self.fields(sample, source)):
             record: dict[str, Any] = {"n": field.key}
             if index == 0:
-                record = {"bn": f"{device.id}:", "bt": base_time, **record}
+                record = {"bn": f"{device.hub_id}:", "bt": base_time, **record}
             if field.labelled or field.quantity not in sample.unlabelled:
                 unit = _SENML_UNITS.get(field.unit, field.unit)
                 if field.quantity == "relativeHumidity" and field.unit == "%":
@@ -50,7 +50,7 @@ class SenmlEncoder(Encoder):
                 pack.append({"n": key, "v": value})
             else:
                 pack.append({"n": key, "vs": str(value)})
-        return fill_topic(source, device.id, device.id), orjson.dumps(pack)
+        return fill_topic(source, device.hub_id, device.hub_id), orjson.dumps(pack)
 
 
 ENCODER = SenmlEncoder()

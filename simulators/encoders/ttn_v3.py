@@ -35,7 +35,7 @@ def _hex_id(device: str, size: int) -> str:
 
 class TtnV3Encoder(Encoder):
     format = "ttn-v3"
-    kinds = frozenset({"air", "air_quality", "particulates", "climate", "weather", "noise", "parking", "waste",
+    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "parking", "waste",
                        "water"})
     default_keys: ClassVar[Mapping[str, str]] = {
         "relativeHumidity": "humidity", "atmosphericPressure": "pressure", "pm25": "pm2_5",
@@ -45,17 +45,19 @@ class TtnV3Encoder(Encoder):
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         device = sample.device
-        topic = fill_topic(source, device.id, device.id)
+        topic = fill_topic(source, device.hub_id, device.hub_id)
         application = topic.split("/")[1].split("@")[0] if topic.startswith("v3/") else lab.lab
         fields = self.fields(sample, source)
         gateway_time = ns_to_rfc3339(sample.time_ns)
         received = ns_to_rfc3339(sample.time_ns + 180_000_000 + sample.sequence % 7 * 10_000_000)
         uplink: dict[str, Any] = {
-            "session_key_id": base64.b64encode(hashlib.blake2b(device.id.encode(), digest_size=16).digest()).decode(),
+            "session_key_id": base64.b64encode(
+                hashlib.blake2b(device.hub_id.encode(), digest_size=16).digest()
+            ).decode(),
             "f_port": 2 if device.style == "decentlab" else 85,
             "f_cnt": sample.sequence,
             "frm_payload": base64.b64encode(
-                hashlib.blake2b(f"{device.id}:{sample.sequence}".encode(), digest_size=11).digest()
+                hashlib.blake2b(f"{device.hub_id}:{sample.sequence}".encode(), digest_size=11).digest()
             ).decode(),
             "decoded_payload": self._decoded(fields, sample),
             "rx_metadata": [{
@@ -66,7 +68,7 @@ class TtnV3Encoder(Encoder):
                 "rssi": -70 - sample.sequence % 40,
                 "channel_rssi": -70 - sample.sequence % 40,
                 "snr": 7.5 - sample.sequence % 12,
-                "uplink_token": base64.b64encode(device.id.encode()).decode(),
+                "uplink_token": base64.b64encode(device.hub_id.encode()).decode(),
                 "channel_index": sample.sequence % 8,
                 "received_at": received,
             }],
@@ -85,13 +87,13 @@ class TtnV3Encoder(Encoder):
         }
         message = {
             "end_device_ids": {
-                "device_id": device.id,
+                "device_id": device.hub_id,
                 "application_ids": {"application_id": application},
-                "dev_eui": _hex_id(device.id, 8),
+                "dev_eui": _hex_id(device.hub_id, 8),
                 "join_eui": "70B3D57ED0000000",
-                "dev_addr": _hex_id(device.id, 4),
+                "dev_addr": _hex_id(device.hub_id, 4),
             },
-            "correlation_ids": [f"as:up:{_hex_id(f'{device.id}:{sample.sequence}', 13)}"],
+            "correlation_ids": [f"as:up:{_hex_id(f'{device.hub_id}:{sample.sequence}', 13)}"],
             "received_at": received,
             "uplink_message": uplink,
         }
