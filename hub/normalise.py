@@ -172,6 +172,8 @@ def resolve_time(raw: RawTime, zone: ZoneInfo | None) -> int:
         number = float(text)
     except ValueError:
         return parse_iso_ns(text, zone)  # raises a TimeFormatError naming the text
+    if not math.isfinite(number):  # "1e999", "nan": float() reads them, no clock does
+        raise TimeFormatError(f"not a time: {text[:64]!r}")
     return epoch_to_ns(number, guess_epoch_unit(number))
 
 

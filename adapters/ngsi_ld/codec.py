@@ -188,7 +188,7 @@ def _point(location: Any, where: str) -> tuple[float | None, float | None]:
     try:
         lons = [float(point[0]) for point in points]
         lats = [float(point[1]) for point in points]
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, KeyError):  # KeyError: a point that is an object, not a pair
         raise DecodeError(f"{where}: coordinates are not [lon, lat] numbers") from None
     if not lons:
         return None, None
