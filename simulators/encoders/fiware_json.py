@@ -1,0 +1,40 @@
+"""FIWARE IoT Agent JSON measures: ``{"t": -3.5, "h": 81, "TimeInstant": "..."}`` on ``/json/{apikey}/{device}/attrs``.
+
+Attributes are the lab's provisioned object ids (its `mappings`); ``TimeInstant`` is the
+device's own time. A changed unit is written into the value as text (``"38.5F"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from hub.labs import LabConfig, Source
+from hub.timeutil import ns_to_rfc3339
+from simulators.devices import Device
+from simulators.encoders import Encoder, Sample, fill_topic
+
+
+class FiwareJsonEncoder(Encoder):
+    format = "fiware-json"
+    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "traffic",
+                       "parking", "waste", "water"})
+
+    def fit(self, device: Device, source: Source) -> int | None:
+        # Multi-measure topics only: a single-attribute topic carries one value per message.
+        if source.topic.endswith("/+"):
+            return None
+        return super().fit(device, source)
+
+    def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
+        measures: dict[str, Any] = {}
+        for field in self.fields(sample, source):
+            measures[field.key] = f"{field.value}{field.unit}" if field.labelled else field.value
+        measures.update(sample.extras)
+        measures["TimeInstant"] = ns_to_rfc3339(sample.time_ns)
+        topic = fill_topic(source, sample.device.hub_id, sample.device.hub_id)
+        return topic, orjson.dumps(measures)
+
+
+ENCODER = FiwareJsonEncoder()
