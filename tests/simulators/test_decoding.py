@@ -116,7 +116,7 @@ def test_reporting_intervals_are_irregular_and_between_2_and_30_minutes(labs):
     fleet = build_fleet(labs, seed=2)
     times: dict[str, list[int]] = {}
     for message in fleet.backfill(START_NS, START_NS + 12 * HOUR_NS, interval_s=None):
-        times.setdefault(f"{message.lab}/{message.device}", []).append(message.time_ns)
+        times.setdefault(f"{message.lab}/{message.device}/{message.topic}", []).append(message.time_ns)
     for device, series in times.items():
         gaps = [b - a for a, b in itertools.pairwise(series)]
         assert min(gaps) >= 120 * 1_000_000_000, device

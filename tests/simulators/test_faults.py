@@ -124,12 +124,14 @@ def test_clock_skew_puts_one_device_per_lab_in_the_future(labs):
 
 def test_a_silent_device_stops_a_third_of_the_way_in(labs):
     fleet, results = run(labs, "silent")
-    last_seen: dict[tuple[str, str], int] = {}
+    # One stream per device (a SensorThings device has one per datastream).
+    last_seen: dict[tuple[str, str, str], int] = {}
     for message, _ in results:
-        last_seen[(message.lab, message.device)] = max(message.time_ns, last_seen.get((message.lab, message.device), 0))
+        key = (message.lab, message.device, message.topic)
+        last_seen[key] = max(message.time_ns, last_seen.get(key, 0))
     cutoff = START_NS + SPAN_NS // 3
     silent = {key for key, last in last_seen.items() if last < cutoff}
-    assert {lab for lab, _ in silent} == set(fleet.labs)
+    assert {lab for lab, _, _ in silent} == set(fleet.labs)
     assert len(silent) == len(fleet.labs)
 
 
