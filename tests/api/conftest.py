@@ -1,4 +1,4 @@
-"""A small city network with known readings, ingested once per module through the real hub.
+"""A small city network with known readings, ingested once for tests/api through the real hub.
 
 The hub (``citylab serve``) also hosts the API in its own process (CITYLAB_API_PORT), so
 /metrics there sees the ingest counters. Tests mostly use TestClient against create_app()
@@ -102,9 +102,12 @@ class Network:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def network(broker: Mosquitto, influx: InfluxDB1, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+@pytest.fixture(scope="package")
+def network(influx: InfluxDB1, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     base = tmp_path_factory.mktemp("api-network")
+    # A broker of its own: other tests publish to the shared one, and this hub must see only the dataset.
+    broker = Mosquitto(free_port(), base / "mosquitto")
+    broker.start()
     database = f"api_{uuid.uuid4().hex[:12]}"
     influx.create_database(database)
     data_dir = base / "data"
@@ -123,9 +126,9 @@ def network(broker: Mosquitto, influx: InfluxDB1, tmp_path_factory: pytest.TempP
         },
         log_path=base / "hub.log",
     )
-    hub.start()
-    hub.wait_for_log("API listening on")
     try:
+        hub.start()
+        hub.wait_for_log("API listening on")
         publish_all(broker.port, dataset())
         client = InfluxQLClient(influx.url, database)
         wait_for_rows(client, 'SELECT "value" FROM pm25', len(AARHUS_PM25) + len(COPENHAGEN))
@@ -136,10 +139,12 @@ def network(broker: Mosquitto, influx: InfluxDB1, tmp_path_factory: pytest.TempP
         yield Network(database, data_dir, f"http://127.0.0.1:{port}", hub,
                       api_settings(broker, influx, database, data_dir))
     finally:
-        assert hub.terminate() == 0
+        exit_code = hub.terminate()
+        broker.stop()
+    assert exit_code == 0
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def client(network: Network) -> Iterator[TestClient]:
     with TestClient(create_app(network.settings)) as test_client:
         yield test_client
