@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.api.params import RFC3339_PATTERN
+
 
 def _example(example: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [example]})
@@ -362,7 +364,9 @@ class ReplayRequest(BaseModel):
 
     lab: str | None = Field(default=None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)
     reason: str | None = Field(default=None, pattern=r"^[a-z_]{1,40}$", description="a reason code")
-    since: str | None = Field(default=None, description="RFC 3339: only dead letters received at or after this")
+    since: str | None = Field(
+        default=None, pattern=RFC3339_PATTERN, description="RFC 3339: only dead letters received at or after this"
+    )
     ids: list[int] | None = Field(default=None, description="only these dead letters", max_length=10_000)
     limit: int = Field(default=100, ge=1, description="how many dead letters to replay at most")
     dry_run: bool = Field(default=False, description="decode and report, but write and delete nothing")

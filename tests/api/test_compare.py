@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.api.conftest import END, START
@@ -9,7 +11,7 @@ from tests.api.conftest import END, START
 pytestmark = pytest.mark.integration
 
 
-def by_city(body):
+def by_city(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {entry["city"]: entry for entry in body["cities"]}
 
 

@@ -84,3 +84,43 @@ def test_serve_refuses_to_start_when_the_api_port_is_taken(hub_factory, network)
     port = network.api_url.rsplit(":", 1)[1]
     with pytest.raises(AssertionError, match="could not start"):
         hub_factory(extra_env={"CITYLAB_API_PORT": port})
+
+
+def test_citylab_api_command_serves_and_stops_on_sigterm(network, influx, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "CITYLAB_MQTT_URL": network.settings.mqtt().redacted(),
+        "CITYLAB_INFLUX_URL": influx.url,
+        "CITYLAB_INFLUX_API": "v1",
+        "CITYLAB_INFLUX_BUCKET": network.database,
+        "CITYLAB_LABS": str(network.settings.labs),
+        "CITYLAB_DATA_DIR": str(network.data_dir),
+    }
+    log = tmp_path / "api.log"
+    process = subprocess.Popen([sys.executable, "-m", "hub.cli", "api", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/readings", params={
+                    "quantity": "pm25", "city": "copenhagen", "from": "2026-03-01T00:00:00Z",
+                    "to": "2026-03-02T00:00:00Z"}, timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        assert [r["value"] for r in response.json()["readings"]] == [40.0, 5.0]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught, as supervisors expect.
+        assert process.wait(15) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in log.read_text()

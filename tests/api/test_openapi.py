@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -58,7 +61,7 @@ def test_the_operation_list_is_complete(api_schema):
     assert labels == set(OPERATIONS)
 
 
-def send(http, case):
+def send(http: TestClient, case: schemathesis.Case[Any]) -> httpx.Response:
     """Send a generated case through Starlette's TestClient.
 
     schemathesis's own transports go through `requests`, which breaks when urllib3-future
@@ -66,7 +69,7 @@ def send(http, case):
     pytest internal (node._nodeid) that pytest 9 removed. Generation and checks stay schemathesis's.
     """
     kwargs = case.as_transport_kwargs(base_url="http://testserver")
-    body = {key: kwargs[key] for key in ("json", "data", "files") if key in kwargs}
+    body: dict[str, Any] = {key: kwargs[key] for key in ("json", "data", "files") if key in kwargs}
     if "data" in body:
         body["content"] = body.pop("data")
     headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "connection"}
@@ -75,7 +78,8 @@ def send(http, case):
                                      **body)
     except (UnicodeEncodeError, ValueError, TypeError):
         reject()  # not expressible as an HTTP request at all (e.g. a header outside Latin-1)
-    return http.send(request)
+    response: httpx.Response = http.send(request)
+    return response
 
 
 # Operations with parameters or a body: the ones invalid (negative) requests can be made for.
