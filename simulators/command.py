@@ -120,16 +120,19 @@ def run_load(args: argparse.Namespace) -> int:
         fleet = _fleet(args)
     except (BadInputError, LabConfigError, FaultSpecError) as exc:
         return _bad_input(exc)
-    messages = fleet.load(time.time_ns(), args.rate, args.seconds)
-    total = round(args.rate * args.seconds)
-    return _run(args, fleet, messages, pace=False, rate=args.rate, total=total, title="load", quiet=args.json)
+    # Generated before the clock starts, so the rate measures the broker path, not the simulator.
+    lead_s = 0.5 + args.rate * args.seconds / 20000
+    messages = list(fleet.load(time.time_ns() + round(lead_s * _NS_PER_S), args.rate, args.seconds))
+    return _run(args, fleet, iter(messages), pace=False, rate=args.rate, total=len(messages), title="load",
+                quiet=args.json, extra={"requested_rate_per_s": args.rate, "seconds": args.seconds})
 
 
 # --- shared ---------------------------------------------------------------------------
 
 
 def _run(args: argparse.Namespace, fleet: Fleet, messages: Iterator[SimMessage], *, pace: bool,
-         total: int | None, title: str, rate: float | None = None, quiet: bool = False) -> int:
+         total: int | None, title: str, rate: float | None = None, quiet: bool = False,
+         extra: dict[str, object] | None = None) -> int:
     console = _console()
     for skipped in fleet.skipped:
         console.print(f"[yellow]not simulated[/]: {skipped.lab}: {skipped.reason}")
@@ -149,7 +152,7 @@ def _run(args: argparse.Namespace, fleet: Fleet, messages: Iterator[SimMessage],
     finally:
         _restore_signals(previous)
     if getattr(args, "json", False):
-        print(json.dumps(report.as_dict()))
+        print(json.dumps({**(extra or {}), **report.as_dict()}))
     else:
         _print_report(console, report)
     return 0 if report.errors == 0 else EXIT_FAILED
