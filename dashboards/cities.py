@@ -17,7 +17,7 @@ from dashboards.common import (
     thresholds,
     transformation,
 )
-from dashboards.panels import device_map, nordic_view
+from dashboards.panels import device_map, fit_view
 from dashboards.references import Guideline, air_quality_guidelines
 
 UID = "citylab-cities"
@@ -131,7 +131,7 @@ def _devices_map() -> geomap.Panel:
             'SELECT last("value") AS "value", last("lat") AS "lat", last("lon") AS "lon" FROM "$quantity" '
             'WHERE $timeFilter GROUP BY "city", "device"'
         ).as_table(),
-        nordic_view(),
+        fit_view(),
     ).span(12).height(10)
 
 

@@ -52,11 +52,6 @@ def device_map(title: str, description: str, target: InfluxQL, view: geomap.MapV
     )
 
 
-def nordic_view() -> geomap.MapViewConfig:
-    """Centred between Copenhagen, Oslo, Stockholm and Helsinki."""
-    return geomap.MapViewConfig().id("coords").lat(60).lon(16).zoom(4)
-
-
 def fit_view() -> geomap.MapViewConfig:
-    """Zoom to wherever the devices are."""
+    """Zoom to wherever the devices are: from Reykjavik to Helsinki, or one lab's street."""
     return geomap.MapViewConfig().id("fit")
