@@ -106,7 +106,8 @@ def epoch_or_text_time(value: Any, where: str, unit: str | None = None) -> RawTi
         return value
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise DecodeError(f"{where}: expected an epoch number or an ISO 8601 time, got {type_name(value)}")
-    time_ns = epoch_to_ns(value, unit or guess_epoch_unit(value))
+    # Checked before scaling: a float near 1e308 times 1e9 is infinite and can't become an integer.
+    time_ns = epoch_to_ns(value, unit or guess_epoch_unit(value)) if 0 <= value <= _MAX_EPOCH_NS else -1
     if not 0 <= time_ns <= _MAX_EPOCH_NS:
         raise DecodeError(f"{where}: epoch time {value!r} is out of range")
     return time_ns
