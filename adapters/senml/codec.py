@@ -14,6 +14,7 @@ from hub.timeutil import epoch_to_ns
 
 # RFC 8428 section 4.5.3: times below 2**28 are relative to "now".
 _RELATIVE_LIMIT = 2**28
+_MAX_SECONDS = 9.2e9  # int64 nanoseconds end in 2262
 _SUPPORTED_VERSION = 10
 _KNOWN_FIELDS = {"bn", "bt", "bu", "bv", "bs", "bver", "n", "u", "v", "vs", "vb", "vd", "s", "t", "ut"}
 _DEVICE_SEPARATORS = ":/;"
@@ -64,7 +65,7 @@ class SenmlCodec(Codec):
             else:
                 continue  # boolean (vb) and data (vd) values are never numeric readings
             time = _resolve_time(
-                base_time + (_number(record, "t", where) if "t" in record else 0.0), context.received_ns
+                base_time + (_number(record, "t", where) if "t" in record else 0.0), context.received_ns, where
             )
             unit = _text(record, "u", where) if "u" in record else base_unit
             device, key = _split_name(base_name, name, has_own_name="n" in record)
@@ -103,7 +104,10 @@ def _number(record: dict[str, Any], field: str, where: str) -> float:
     return float(value)
 
 
-def _resolve_time(seconds: float, received_ns: int) -> int | None:
+def _resolve_time(seconds: float, received_ns: int, where: str) -> int | None:
+    if not abs(seconds) < _MAX_SECONDS:
+        # bt + t can overflow to infinity, and ns beyond int64 fit no time store.
+        raise DecodeError(f"{where}: time {seconds:g} s (bt + t) is out of range")
     if seconds == 0.0:
         return None  # no time in the pack: the normaliser falls back to the receive time
     if seconds < _RELATIVE_LIMIT:
