@@ -16,13 +16,14 @@ import pytest
 from hub.labs import LabConfig, load_labs
 from hub.normalise import RejectCode
 from hub.pipeline import Pipeline
+from hub.routing import Router
 from simulators import Faults, SimMessage, build_fleet
 from simulators.faults import CLOCK_SKEW_NS, UNKNOWN_KEYS
 from simulators.fleet import Fleet
 from tests.simulators.test_decoding import HOUR_NS, START_NS, assert_readings_match, process
 
 ROOT = Path(__file__).resolve().parents[2]
-# The formats every lab of this tree speaks once all encoders exist; the test runs over whichever labs simulate.
+# Six hours of every lab: long enough for device faults (from a third of the way in) to show.
 SPAN_NS = 6 * HOUR_NS
 
 
@@ -32,8 +33,6 @@ def labs() -> dict[str, LabConfig]:
 
 
 def run(labs: dict[str, LabConfig], kind: str, rate: float = 0.3) -> tuple[Fleet, list[tuple[SimMessage, object]]]:
-    from hub.routing import Router
-
     fleet = build_fleet(labs, seed=11, faults=Faults(frozenset({kind}), rate))
     router, pipeline = Router(labs), Pipeline()
     messages = list(fleet.backfill(START_NS, START_NS + SPAN_NS))
