@@ -138,7 +138,7 @@ def check_device(value: str | None) -> str | None:
 
 
 def check_cities(value: str, known: set[str], max_cities: int) -> list[str]:
-    cities = [part for part in value.split(",")]
+    cities = value.split(",")
     if not value or any(not part for part in cities):
         raise ApiProblem(400, "cities: give city slugs separated by commas, e.g. aarhus,copenhagen")
     if len(cities) > max_cities:
