@@ -68,7 +68,7 @@ def _sensor_values(
         return []  # lists are multi-channel counters and raw values, never one reading
     unit = temp_unit if field in _TEMPERATURE_FIELDS else pressure_unit if field in _PRESSURE_FIELDS else None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise DecodeError(f"{key}: unexpected {type_name(value)}")
+        raise DecodeError(f"{key}: expected a number or text, got {type_name(value)}")
     return [RawObservation(key=key, value=value, unit=unit, time=time)]
 
 
