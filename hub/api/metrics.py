@@ -81,11 +81,7 @@ def _ingest_metrics(ingest: IngestService) -> Iterator[Metric]:
 
 
 def observe_batches(stats: IngestStats, registry: CollectorRegistry) -> None:
-    """Feed write latency and batch size histograms from every batch the writer reports.
-
-    IngestStats keeps only the first 10,000 latencies in its totals, so the histogram is fed
-    as batches happen rather than rebuilt from that list at scrape time.
-    """
+    """Feed write latency and batch size histograms from every batch the writer reports."""
     latency = Histogram(
         "citylab_write_latency_seconds",
         "Time to write one batch to InfluxDB",
@@ -95,14 +91,12 @@ def observe_batches(stats: IngestStats, registry: CollectorRegistry) -> None:
     sizes = Histogram(
         "citylab_batch_lines", "Lines per batch written to InfluxDB", buckets=BATCH_BUCKETS, registry=registry
     )
-    original = stats.batch_written
 
-    def batch_written(lines: int, seconds: float) -> None:
-        original(lines, seconds)
+    def observe(lines: int, seconds: float) -> None:
         latency.observe(seconds)
         sizes.observe(lines)
 
-    stats.batch_written = batch_written  # type: ignore[method-assign]
+    stats.observe_batches(observe)
 
 
 def make_registry(dead_letters: DeadLetterAccess, ingest: IngestService | None) -> CollectorRegistry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -29,6 +30,7 @@ class IngestStats:
         self.queue_depth = 0
         self.unacked = 0
         self.spool_depth = 0
+        self._batch_observers: list[Callable[[int, float], None]] = []
 
     def message(self, lab: str, readings: int, unmapped: int) -> None:
         with self._lock:
@@ -42,14 +44,19 @@ class IngestStats:
             self.total.dead_letters[(lab, reason_code)] += count
             self._delta.dead_letters[(lab, reason_code)] += count
 
+    def observe_batches(self, observer: Callable[[int, float], None]) -> None:
+        """Call ``observer(lines, seconds)`` for every batch written (e.g. to feed a histogram)."""
+        self._batch_observers.append(observer)
+
     def batch_written(self, lines: int, seconds: float) -> None:
         with self._lock:
             for snap in (self.total, self._delta):
                 snap.batches += 1
                 snap.batch_lines += lines
+            # Latencies are kept per interval only; a histogram observer sees every batch.
             self._delta.write_seconds.append(seconds)
-            if len(self.total.write_seconds) < 10_000:
-                self.total.write_seconds.append(seconds)
+        for observer in self._batch_observers:
+            observer(lines, seconds)
 
     def retry(self) -> None:
         with self._lock:
