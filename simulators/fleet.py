@@ -66,8 +66,10 @@ class Fleet:
         for lab, group in itertools.groupby(sorted(devices, key=lambda d: d.key), key=lambda d: d.lab.lab):
             members = list(group)
             for kind in ("clock_skew", "silent"):
-                if kind in faults.kinds and members:
-                    chosen = _rng(seed, lab, kind).choice(members)
+                # A clock can only be wrong in a payload that states a time.
+                candidates = [m for m in members if kind == "silent" or m.encoder.carries_time(m.source)]
+                if kind in faults.kinds and candidates:
+                    chosen = _rng(seed, lab, kind).choice(candidates)
                     self._device_faults.setdefault(chosen.key, set()).add(kind)
             for kind in ("unit_change", "unit_change_unlabelled"):
                 if kind not in faults.kinds:

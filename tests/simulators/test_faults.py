@@ -15,7 +15,7 @@ import pytest
 
 from hub.labs import LabConfig, load_labs
 from hub.normalise import RejectCode
-from hub.pipeline import Pipeline
+from hub.pipeline import Pipeline, Processed
 from hub.routing import Router
 from simulators import Faults, SimMessage, build_fleet
 from simulators.faults import CLOCK_SKEW_NS, UNKNOWN_KEYS
@@ -32,7 +32,7 @@ def labs() -> dict[str, LabConfig]:
     return load_labs(ROOT / "labs")
 
 
-def run(labs: dict[str, LabConfig], kind: str, rate: float = 0.3) -> tuple[Fleet, list[tuple[SimMessage, object]]]:
+def run(labs: dict[str, LabConfig], kind: str, rate: float = 0.3) -> tuple[Fleet, list[tuple[SimMessage, Processed]]]:
     fleet = build_fleet(labs, seed=11, faults=Faults(frozenset({kind}), rate))
     router, pipeline = Router(labs), Pipeline()
     messages = list(fleet.backfill(START_NS, START_NS + SPAN_NS))
