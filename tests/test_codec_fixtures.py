@@ -70,7 +70,8 @@ def _labs() -> dict[str, LabConfig]:
 def _source(lab: LabConfig, format_name: str, topic: str) -> Source | None:
     candidates = [s for s in lab.sources if s.format == format_name]
     by_topic = [s for s in candidates if matches(s.topic, topic)]
-    return (by_topic or candidates or [None])[0]
+    found = by_topic or candidates
+    return found[0] if found else None
 
 
 CASES = _cases()

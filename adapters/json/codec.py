@@ -122,9 +122,12 @@ def _records(message: Any, options: JsonOptions) -> list[Any]:
         found = compile_path(options.records).find(message)
         if not found:
             raise DecodeError(f"records: path {options.records!r} not found")
-        records = found[0] if len(found) == 1 and isinstance(found[0], list) else found
-        if not isinstance(records, list):
-            raise DecodeError(f"records: {options.records!r} is {type_name(records)}, not an array")
+        if len(found) == 1 and isinstance(found[0], list):
+            records = found[0]
+        elif options.records.startswith("$"):
+            records = found  # a JSONPath such as $.data[*] matches the records themselves
+        else:
+            raise DecodeError(f"records: {options.records!r} is {type_name(found[0])}, not an array")
     if not records:
         raise DecodeError("records: empty array")
     return records

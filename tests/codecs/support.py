@@ -88,9 +88,9 @@ def fixture_cases(folder: str) -> list[tuple[bytes, dict[str, Any]]]:
 
 def folder_of(format_name: str) -> str:
     for path in sorted((ROOT / "adapters").iterdir()):
-        if (path / "codec.py").exists():
-            if importlib.import_module(f"adapters.{path.name}.codec").CODEC.name == format_name:
-                return path.name
+        codec_file = path / "codec.py"
+        if codec_file.exists() and importlib.import_module(f"adapters.{path.name}.codec").CODEC.name == format_name:
+            return path.name
     raise LookupError(format_name)
 
 

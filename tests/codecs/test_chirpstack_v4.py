@@ -48,8 +48,8 @@ def test_device_is_the_dev_eui_unless_configured_otherwise() -> None:
 
 
 def test_position_comes_from_device_tags() -> None:
-    decoded = decode("chirpstack-v4", event({"temperature": 1},
-                                            deviceInfo={"devEui": "x", "tags": {"latitude": "56.15", "longitude": "10.2"}}))
+    tags = {"latitude": "56.15", "longitude": "10.2"}
+    decoded = decode("chirpstack-v4", event({"temperature": 1}, deviceInfo={"devEui": "x", "tags": tags}))
     assert (decoded.lat, decoded.lon) == (56.15, 10.2)
 
 

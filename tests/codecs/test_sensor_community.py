@@ -52,7 +52,8 @@ def test_push_timestamp_with_offset_is_kept() -> None:
 
 def test_api_array_records_keep_their_own_device_time_and_position() -> None:
     records = [
-        {"timestamp": "2026-01-15 08:00:00", "sensor": {"id": 1}, "location": {"latitude": "64.1", "longitude": "-21.9"},
+        {"timestamp": "2026-01-15 08:00:00", "sensor": {"id": 1},
+         "location": {"latitude": "64.1", "longitude": "-21.9"},
          "sensordatavalues": [{"value_type": "P2", "value": "3"}]},
         {"timestamp": "2026-01-15 08:05:00", "sensor": {"id": 2}, "location": {"latitude": "", "longitude": ""},
          "sensordatavalues": [{"value_type": "P2", "value": "4"}]},
