@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adapters import DecodeError
+from hub.timeutil import parse_iso_ns
+from tests.codecs.support import decode, fixture, process
+
+LAB = "copenhagen-street-lab"
+TOPIC = "copenhagen-street-lab/ngsi-ld/notify"
+
+
+def test_zoneless_date_observed_is_in_the_lab_timezone_and_fractions_become_percent() -> None:
+    got = process("ngsi-ld", fixture("ngsi_ld", "airqualityobserved_ngsild_keyvalues.jsonld"), topic=TOPIC, lab=LAB)
+    by_quantity = {r.quantity: r for r in got.result.readings}
+    assert by_quantity["relativeHumidity"].value == 54.0
+    assert by_quantity["no2"].time_ns == parse_iso_ns("2016-03-15T10:00:00Z", None)
+
+
+def test_a_location_point_given_as_an_object_is_a_decode_error() -> None:
+    entity = {"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved", "no2": 1,
+              "location": {"type": "LineString", "coordinates": [{"lon": 1, "lat": 2}]}}
+    with pytest.raises(DecodeError, match=r"entity\[0\]\.location: coordinates are not \[lon, lat\] numbers"):
+        decode("ngsi-ld", json.dumps(entity))
+
+
+def test_non_finite_epoch_text_is_a_bad_time_not_a_crash() -> None:
+    entity = {"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved",
+              "no2": {"type": "Property", "value": 1, "observedAt": "-1e999"}}
+    got = process("ngsi-ld", json.dumps(entity), topic=TOPIC, lab=LAB)
+    assert [(r.code, r.key) for r in got.result.rejections] == [("bad_time", "no2")]
+
+
+def test_entity_without_id_is_named() -> None:
+    with pytest.raises(DecodeError, match=r"entities\[1\]\.id: missing entity id"):
+        decode("ngsi-ld", '[{"id": "urn:ngsi-ld:X:1", "type": "X"}, {"type": "X"}]')
