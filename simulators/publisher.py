@@ -60,8 +60,9 @@ class Publisher:
     """One MQTT connection that publishes at QoS 1 with at most ``max_inflight`` unacknowledged messages."""
 
     def __init__(self, url: str, *, client_id: str | None = None, max_inflight: int = 200,
-                 connect_timeout_s: float = 10.0) -> None:
+                 connect_timeout_s: float = 10.0, stop: threading.Event | None = None) -> None:
         self.target = MqttTarget.parse(url)
+        self.stop = stop  # set to give up waiting for a broker that stopped acknowledging
         self.max_inflight = max_inflight
         self.connect_timeout_s = connect_timeout_s
         self.report = PublishReport()
@@ -119,7 +120,10 @@ class Publisher:
     def publish(self, message: SimMessage) -> None:
         """Hand one message to the broker; blocks while ``max_inflight`` messages await their PUBACK."""
         while not self._slots.acquire(timeout=1.0):
-            pass  # paho resends in-flight messages itself after a reconnect
+            # The broker is slow or gone; paho resends in-flight messages itself after a reconnect.
+            if self.stop is not None and self.stop.is_set():
+                self._error(f"{message.topic}: not sent, stopped while the broker was not acknowledging")
+                return
         try:
             # Not under our lock: paho calls on_publish holding its own, which would deadlock.
             info = self.client.publish(message.topic, message.payload, qos=1)
@@ -195,7 +199,7 @@ def publish(
     many messages per second (load mode). Neither: as fast as the broker acknowledges.
     ``stop`` ends the run early (Ctrl-C in live mode).
     """
-    with Publisher(url, client_id=client_id, max_inflight=max_inflight) as publisher:
+    with Publisher(url, client_id=client_id, max_inflight=max_inflight, stop=stop) as publisher:
         started = time.monotonic()
         last_progress = started
         for index, message in enumerate(messages):
