@@ -62,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     live = modes.add_parser("live", parents=[common], help="publish in real time until Ctrl-C")
     live.add_argument("--interval", type=float, default=None,
-                      help="mean seconds between a device's reports (default: each kind's own, 2-30 min)")
+                      help="mean seconds between a device's reports, at least 1 "
+                           "(default: each kind's own, 2-30 min)")
     live.add_argument("--duration", default=None, help="stop after this long, e.g. 10m (default: run until Ctrl-C)")
     live.set_defaults(handler=run_live)
 

@@ -4,6 +4,9 @@ One object per attached sensor (``BME280``, ``SHT3X``, ``SDS0X1``), message-wide
 ``TempUnit`` and ``PressureUnit``, and ``Time`` as the board's local time without a zone
 (the hub reads it in the lab's timezone). A board switched to Fahrenheit (``SetOption8 1``)
 says so in ``TempUnit``, unless the firmware forgets to.
+
+Like the real thing, a zoneless local time is ambiguous in the hour the clocks go back:
+the hub reads it as the first of the two, so one hour a year lands an hour early.
 """
 
 from __future__ import annotations
