@@ -96,7 +96,7 @@ def _entity_observations(entity: Any, where: str, options: NgsiLdOptions) -> lis
         value, unit, observed_at = _property(member)
         if value is None:
             continue
-        if attribute == "intensity" and period and unit is None and isinstance(value, int | float):
+        if attribute == "intensity" and period and unit is None and _is_number(value):
             # Smart Data Models count vehicles over the observation period; the hub stores a rate.
             value, unit = value / period, "1/h"
         observations.append(
@@ -193,6 +193,10 @@ def _point(location: Any, where: str) -> tuple[float | None, float | None]:
     if not lons:
         return None, None
     return sum(lats) / len(lats), sum(lons) / len(lons)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 CODEC = NgsiLdCodec()

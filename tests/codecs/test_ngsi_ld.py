@@ -20,15 +20,22 @@ def test_zoneless_date_observed_is_in_the_lab_timezone_and_fractions_become_perc
 
 
 def test_a_location_point_given_as_an_object_is_a_decode_error() -> None:
-    entity = {"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved", "no2": 1,
-              "location": {"type": "LineString", "coordinates": [{"lon": 1, "lat": 2}]}}
+    entity = {
+        "id": "urn:ngsi-ld:AirQualityObserved:x",
+        "type": "AirQualityObserved",
+        "no2": 1,
+        "location": {"type": "LineString", "coordinates": [{"lon": 1, "lat": 2}]},
+    }
     with pytest.raises(DecodeError, match=r"entity\[0\]\.location: coordinates are not \[lon, lat\] numbers"):
         decode("ngsi-ld", json.dumps(entity))
 
 
 def test_non_finite_epoch_text_is_a_bad_time_not_a_crash() -> None:
-    entity = {"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved",
-              "no2": {"type": "Property", "value": 1, "observedAt": "-1e999"}}
+    entity = {
+        "id": "urn:ngsi-ld:AirQualityObserved:x",
+        "type": "AirQualityObserved",
+        "no2": {"type": "Property", "value": 1, "observedAt": "-1e999"},
+    }
     got = process("ngsi-ld", json.dumps(entity), topic=TOPIC, lab=LAB)
     assert [(r.code, r.key) for r in got.result.rejections] == [("bad_time", "no2")]
 
@@ -36,3 +43,21 @@ def test_non_finite_epoch_text_is_a_bad_time_not_a_crash() -> None:
 def test_entity_without_id_is_named() -> None:
     with pytest.raises(DecodeError, match=r"entities\[1\]\.id: missing entity id"):
         decode("ngsi-ld", '[{"id": "urn:ngsi-ld:X:1", "type": "X"}, {"type": "X"}]')
+
+
+def test_traffic_intensity_counts_become_hourly_rates_but_booleans_stay_rejected() -> None:
+    def flow(value: object) -> str:
+        return json.dumps(
+            {
+                "id": "urn:ngsi-ld:TrafficFlowObserved:hcab-n",
+                "type": "TrafficFlowObserved",
+                "intensity": {"type": "Property", "value": value},
+                "dateObservedFrom": {"type": "Property", "value": "2026-01-01T10:00:00Z"},
+                "dateObservedTo": {"type": "Property", "value": "2026-01-01T10:15:00Z"},
+            }
+        )
+
+    [reading] = process("ngsi-ld", flow(150), topic=TOPIC, lab=LAB).result.readings
+    assert (reading.quantity, reading.value, reading.unit) == ("intensity", 600.0, "1/h")
+    [rejection] = process("ngsi-ld", flow(True), topic=TOPIC, lab=LAB).result.rejections
+    assert rejection.code == "not_a_number"
