@@ -44,11 +44,13 @@ def test_explicit_unit_beats_the_size_guess() -> None:
 
 
 def test_iso_times_pass_through_and_zoneless_is_lab_local() -> None:
+    # The noise source reads epoch seconds, but ISO text is still a time: 12:00 Copenhagen winter time is 11:00Z.
     got = process("json", '{"laeq": 50, "interval": {"end": "2026-02-01T12:00:00"}}', topic=NOISE, lab=LAB)
-    assert got.failure is not None  # the noise source reads epoch seconds: ISO text is refused with a reason
-    assert "is not an epoch number in s" in got.failure.detail
+    assert got.result.readings[0].time_ns == parse_iso_ns("2026-02-01T11:00:00Z", None)
     decoded = decode_with(WIDE, {"t": 1, "ts": "2026-02-01T12:00:00"})
     assert decoded.observations[0].time == "2026-02-01T12:00:00"
+    garbage = process("json", '{"laeq": 50, "interval": {"end": "soon"}}', topic=NOISE, lab=LAB)
+    assert [(r.code, r.key) for r in garbage.result.rejections] == [("bad_time", "LAeq")]
 
 
 def test_long_layout_maps_names_and_units_per_record() -> None:
