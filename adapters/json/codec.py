@@ -211,11 +211,12 @@ def _time(record: dict[str, Any], message: Any, options: JsonOptions, where: str
         raise DecodeError(f"{where}: time path {options.time!r} not found")
     unit = None if options.time_unit == "auto" else options.time_unit
     if isinstance(raw, str) and unit is not None:
+        text: str = raw
         # Digits in text are an epoch in the configured unit; other text is ISO 8601 for the normaliser.
         try:
-            raw = float(raw) if "." in raw or "e" in raw.lower() else int(raw)
+            raw = float(text) if "." in text or "e" in text.lower() else int(text)
         except ValueError:
-            return raw
+            return text
     return epoch_or_text_time(raw, at, unit)
 
 
