@@ -9,6 +9,7 @@ A case is ``adapters/<codec>/testdata/<case>.<json|txt|jsonld>`` with a sibling
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -110,3 +111,22 @@ def test_fixture_decodes_to_expected_readings(case: Case) -> None:
     actual = [reading_to_dict(reading) for reading in processed.result.readings]
     expected = [orjson.loads(line) for line in case.expected.read_text(encoding="utf-8").splitlines() if line]
     assert actual == expected
+
+
+def test_formats_doc_shows_each_fixture_and_its_current_readings() -> None:
+    """docs/formats.md quotes fixtures; it must stay what the pipeline really produces."""
+    doc = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+    sections = re.findall(r"Fixture `(adapters/[^`]+)`.*?Readings:\n\n```json\n(.*?)\n```", doc, flags=re.S)
+    assert len(sections) == len(_formats()), "one example per format"
+    for payload_path, readings in sections:
+        payload = ROOT / payload_path
+        stem = payload.name[: -len(payload.suffix)]
+        assert payload.read_text(encoding="utf-8").strip() in doc, f"{payload_path} payload is not quoted as it is"
+        expected = payload.with_name(f"{stem}.expected.jsonl").read_text(encoding="utf-8").strip()
+        assert readings.strip() == expected, f"{payload_path}: readings in docs/formats.md are out of date"
+
+
+def _formats() -> set[str]:
+    from adapters import codecs
+
+    return set(codecs())
