@@ -8,7 +8,7 @@ measurement time of attributes that carry none.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ConfigDict
 
@@ -192,10 +192,13 @@ def _point(location: Any, where: str) -> tuple[float | None, float | None]:
         raise DecodeError(f"{where}: coordinates are not [lon, lat] numbers") from None
     if not lons:
         return None, None
-    return sum(lats) / len(lats), sum(lons) / len(lons)
+    lat, lon = sum(lats) / len(lats), sum(lons) / len(lons)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also false for NaN and the infinity "1E310" becomes
+        raise DecodeError(f"{where}: [{lon:g}, {lat:g}] is not a [lon, lat] position")
+    return lat, lon
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -61,3 +61,11 @@ def test_traffic_intensity_counts_become_hourly_rates_but_booleans_stay_rejected
     assert (reading.quantity, reading.value, reading.unit) == ("intensity", 600.0, "1/h")
     [rejection] = process("ngsi-ld", flow(True), topic=TOPIC, lab=LAB).result.rejections
     assert rejection.code == "not_a_number"
+
+
+@pytest.mark.parametrize("coordinates", [["1E310", 42.8], [12.5, 95.0], ["nan", 1]])
+def test_locations_that_are_no_position_are_named(coordinates: list[object]) -> None:
+    entity = {"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved", "no2": 1,
+              "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": coordinates}}}
+    with pytest.raises(DecodeError, match=r"entity\[0\]\.location: \[.*\] is not a \[lon, lat\] position"):
+        decode("ngsi-ld", json.dumps(entity))
