@@ -51,7 +51,7 @@ def test_device_from_default_full_topic() -> None:
 
 
 def test_unknown_pressure_unit_is_rejected_with_a_reason() -> None:
-    result = process("tasmota", '{"BME280": {"Pressure": 750}, "PressureUnit": "mmHg"}', topic=TOPIC.format(n=5),
+    result = process("tasmota", '{"BME280": {"Pressure": 750}, "PressureUnit": "atm"}', topic=TOPIC.format(n=5),
                      lab=LAB).result
     assert [(r.code, r.key) for r in result.rejections] == [("unknown_unit", "BME280.Pressure")]
 
@@ -77,3 +77,12 @@ def test_strings_arrays_and_nulls_are_not_readings() -> None:
 def test_bad_input_names_the_key(payload: str, message: str) -> None:
     with pytest.raises(DecodeError, match=message):
         decode("tasmota", payload)
+
+
+def test_pressure_in_mmhg_or_inhg_converts_to_hpa() -> None:
+    for unit, value in (("mmHg", 760.0), ("inHg", 29.92)):
+        payload = json.dumps({"Time": "2026-03-01T12:00:00", "BME280": {"Pressure": value}, "PressureUnit": unit})
+        got = process("tasmota", payload, topic="vejle-makerspace/tele/board-1/SENSOR", lab="vejle-makerspace")
+        [reading] = got.result.readings
+        assert reading.quantity == "atmosphericPressure"
+        assert reading.value == pytest.approx(1013.2, abs=0.1)
