@@ -10,6 +10,9 @@ import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
+
+from fastapi import Query
 
 from hub.api.problems import ApiProblem
 from hub.labs import is_slug
@@ -30,6 +33,26 @@ MAX_DEVICE_LENGTH = 128
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _EVERY = re.compile(EVERY_PATTERN)
 _UNIT_NS = {"s": NS_PER_S, "m": 60 * NS_PER_S, "h": NS_PER_HOUR, "d": NS_PER_DAY, "w": 7 * NS_PER_DAY}
+
+# The time range every query endpoint takes: `from` inclusive, `to` exclusive.
+FromQuery = Annotated[
+    str | None,
+    Query(
+        alias="from",
+        pattern=RFC3339_PATTERN,
+        description="RFC 3339, inclusive; default: 24 h before `to`",
+        examples=["2026-03-01T00:00:00Z"],
+    ),
+]
+ToQuery = Annotated[
+    str | None,
+    Query(
+        alias="to",
+        pattern=RFC3339_PATTERN,
+        description="RFC 3339, exclusive; default: now",
+        examples=["2026-03-02T00:00:00Z"],
+    ),
+]
 
 # A closed set from the vocabulary: the OpenAPI schema lists it, and a quantity is a
 # measurement name, so it must never be free text.

@@ -19,7 +19,7 @@ from hub.routing import Router
 from hub.settings import Settings
 from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.line_protocol import reading_to_line
-from hub.store.writers import make_writer
+from hub.store.writers import writer_from_settings
 
 
 @dataclass(slots=True)
@@ -58,15 +58,7 @@ def replay(
     if dry_run:
         return outcome
     if plan.lines:
-        writer = make_writer(
-            api=settings.influx_api,
-            url=settings.influx_url,
-            bucket=settings.influx_bucket,
-            org=settings.influx_org,
-            token=settings.influx_token.get_secret_value() if settings.influx_token else None,
-            username=settings.influx_username,
-            password=settings.influx_password.get_secret_value() if settings.influx_password else None,
-        )
+        writer = writer_from_settings(settings)
         try:
             writer.write(plan.lines)  # raises before any letter is touched
         finally:

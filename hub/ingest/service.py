@@ -28,7 +28,7 @@ from hub.routing import Router
 from hub.settings import Settings
 from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.line_protocol import reading_to_line, stats_line
-from hub.store.writers import InfluxWriter, make_writer
+from hub.store.writers import InfluxWriter, writer_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,7 @@ class IngestService:
         self.pipeline = Pipeline(Normaliser(), max_payload=settings.max_payload_bytes)
         self.stats = IngestStats()
         self.dead_letters = DeadLetterStore(settings.dead_letter_path)
-        self.writer = writer or make_writer(
-            api=settings.influx_api,
-            url=settings.influx_url,
-            bucket=settings.influx_bucket,
-            org=settings.influx_org,
-            token=settings.influx_token.get_secret_value() if settings.influx_token else None,
-            username=settings.influx_username,
-            password=settings.influx_password.get_secret_value() if settings.influx_password else None,
-        )
+        self.writer = writer or writer_from_settings(settings)
         self.mqtt_target = settings.mqtt()
         self.client = self._make_client()
         self.batcher = BatchWriter(

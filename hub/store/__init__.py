@@ -3,7 +3,13 @@
 from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.influxql import InfluxQLClient, InfluxQLError
 from hub.store.line_protocol import reading_to_line
-from hub.store.writers import InfluxWriter, PermanentWriteError, TransientWriteError, make_writer
+from hub.store.writers import (
+    InfluxWriter,
+    PermanentWriteError,
+    TransientWriteError,
+    make_writer,
+    writer_from_settings,
+)
 
 __all__ = [
     "DeadLetter",
@@ -15,4 +21,5 @@ __all__ = [
     "TransientWriteError",
     "make_writer",
     "reading_to_line",
+    "writer_from_settings",
 ]

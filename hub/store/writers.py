@@ -11,6 +11,8 @@ from typing import Protocol
 
 import httpx
 
+from hub.settings import Settings
+
 
 class TransientWriteError(RuntimeError):
     """Worth retrying: connection refused, timeout, 5xx, 429."""
@@ -100,6 +102,19 @@ class V2Writer:
 
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]
+
+
+def writer_from_settings(settings: Settings) -> InfluxWriter:
+    """The writer ``CITYLAB_INFLUX_*`` describes."""
+    return make_writer(
+        api=settings.influx_api,
+        url=settings.influx_url,
+        bucket=settings.influx_bucket,
+        org=settings.influx_org,
+        token=settings.influx_token.get_secret_value() if settings.influx_token else None,
+        username=settings.influx_username,
+        password=settings.influx_password.get_secret_value() if settings.influx_password else None,
+    )
 
 
 def make_writer(

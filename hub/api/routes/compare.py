@@ -12,8 +12,9 @@ from hub.api.params import (
     CITIES_PATTERN,
     EVERY_PATTERN,
     NS_PER_HOUR,
-    RFC3339_PATTERN,
+    FromQuery,
     QuantityName,
+    ToQuery,
     check_buckets,
     check_cities,
     parse_every,
@@ -51,24 +52,8 @@ def compare_cities(
             examples=["aarhus,copenhagen"],
         ),
     ],
-    start: Annotated[
-        str | None,
-        Query(
-            alias="from",
-            pattern=RFC3339_PATTERN,
-            description="RFC 3339, inclusive; default: 24 h before `to`",
-            examples=["2026-03-01T00:00:00Z"],
-        ),
-    ] = None,
-    end: Annotated[
-        str | None,
-        Query(
-            alias="to",
-            pattern=RFC3339_PATTERN,
-            description="RFC 3339, exclusive; default: now",
-            examples=["2026-03-02T00:00:00Z"],
-        ),
-    ] = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
     every: Annotated[
         str, Query(pattern=EVERY_PATTERN, description="bucket width for coverage", examples=["1h"])
     ] = "1h",

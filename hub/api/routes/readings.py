@@ -16,10 +16,11 @@ from hub.api.deps import InfluxDep, LabsDep, ReadAccess, SettingsDep, Vocabulary
 from hub.api.models import AggregatedReadings, Bucket, RawReadings, ReadingOut
 from hub.api.params import (
     EVERY_PATTERN,
-    RFC3339_PATTERN,
     SLUG_PATTERN,
     Aggregate,
+    FromQuery,
     QuantityName,
+    ToQuery,
     check_buckets,
     check_device,
     check_limit,
@@ -66,24 +67,8 @@ def get_readings(
     city: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus"])] = None,
     lab: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus-city-lab"])] = None,
     device: Annotated[str | None, Query(min_length=1, max_length=128, examples=["lamp-7"])] = None,
-    start: Annotated[
-        str | None,
-        Query(
-            alias="from",
-            pattern=RFC3339_PATTERN,
-            description="RFC 3339, inclusive; default: 24 h before `to`",
-            examples=["2026-03-01T00:00:00Z"],
-        ),
-    ] = None,
-    end: Annotated[
-        str | None,
-        Query(
-            alias="to",
-            pattern=RFC3339_PATTERN,
-            description="RFC 3339, exclusive; default: now",
-            examples=["2026-03-02T00:00:00Z"],
-        ),
-    ] = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
     every: Annotated[
         str | None,
         Query(
