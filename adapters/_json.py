@@ -111,3 +111,16 @@ def epoch_or_text_time(value: Any, where: str, unit: str | None = None) -> RawTi
     if not 0 <= time_ns <= _MAX_EPOCH_NS:
         raise DecodeError(f"{where}: epoch time {value!r} is out of range")
     return time_ns
+
+
+def parse_degrees(value: Any, where: str, limit: float) -> float:
+    """Decimal degrees from a number or numeric text, within ±``limit`` (90 for latitude, 180 for longitude)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise DecodeError(f"{where}: expected decimal degrees, got {type_name(value)}")
+    try:
+        degrees = float(value)
+    except ValueError:
+        raise DecodeError(f"{where}: {str(value)[:32]!r} is not decimal degrees") from None
+    if not -limit <= degrees <= limit:
+        raise DecodeError(f"{where}: {degrees:g} is outside -{limit:g}..{limit:g}")
+    return degrees

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from adapters._codec import Codec, DecodeContext, DecodeError
-from adapters._json import flatten_measurements, load_json, optional_str, require_object, type_name
+from adapters._json import flatten_measurements, load_json, optional_str, parse_degrees, require_object
 from hub.model import DecodedMessage
 
 
@@ -65,15 +65,7 @@ def _tag_degrees(tags: dict[str, Any], name: str, limit: float) -> float:
     text = tags.get(name)
     if text is None:
         raise DecodeError(f"{where}: missing, but its partner coordinate tag is set")
-    if not isinstance(text, str | int | float) or isinstance(text, bool):
-        raise DecodeError(f"{where}: expected decimal degrees, got {type_name(text)}")
-    try:
-        degrees = float(text)
-    except ValueError:
-        raise DecodeError(f"{where}: {str(text)[:32]!r} is not decimal degrees") from None
-    if not -limit <= degrees <= limit:
-        raise DecodeError(f"{where}: {degrees:g} is outside -{limit:g}..{limit:g}")
-    return degrees
+    return parse_degrees(text, where, limit)
 
 
 CODEC = ChirpstackV4Codec()

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from adapters._codec import Codec, DecodeContext, DecodeError
-from adapters._json import load_json, optional_str, require_object, type_name
+from adapters._json import load_json, optional_str, parse_degrees, require_object, type_name
 from hub.model import DecodedMessage, RawObservation
 
 # The units Sensor.Community uses for each value type: fixed by the firmware and the API, never in the payload.
@@ -118,15 +118,7 @@ def _location(record: dict[str, Any], where: str) -> tuple[float | None, float |
 def _degrees(value: Any, where: str, limit: float) -> float | None:
     if value is None or value == "":
         return None  # the API leaves unknown positions empty
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise DecodeError(f"{where}: expected decimal degrees, got {type_name(value)}")
-    try:
-        degrees = float(value)
-    except ValueError:
-        raise DecodeError(f"{where}: {str(value)[:32]!r} is not decimal degrees") from None
-    if not -limit <= degrees <= limit:
-        raise DecodeError(f"{where}: {degrees:g} is outside -{limit:g}..{limit:g}")
-    return degrees
+    return parse_degrees(value, where, limit)
 
 
 CODEC = SensorCommunityCodec()
