@@ -21,7 +21,8 @@ from hub.timeutil import ns_to_rfc3339
 from simulators.encoders import Encoder, Field, Sample, fill_topic
 
 _CAYENNE = {
-    "temperature": "temperatureSensor", "relativeHumidity": "humiditySensor",
+    "temperature": "temperatureSensor",
+    "relativeHumidity": "humiditySensor",
     "atmosphericPressure": "barometer",
 }
 _UNIT_TEXT = {"F": "°F", "Cel": "°C"}
@@ -33,12 +34,18 @@ def _uuid(text: str) -> str:
 
 class ChirpstackV4Encoder(Encoder):
     format = "chirpstack-v4"
-    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "parking",
-                       "waste", "water"})
+    kinds = frozenset(
+        {"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "parking", "waste", "water"}
+    )
     default_keys: ClassVar[Mapping[str, str]] = {
-        "relativeHumidity": "humidity", "atmosphericPressure": "pressure", "pm25": "pm2_5",
-        "windSpeed": "wind_speed", "windDirection": "wind_direction", "precipitation": "rainfall",
-        "waterTemperature": "water_temperature", "waterLevel": "water_level",
+        "relativeHumidity": "humidity",
+        "atmosphericPressure": "pressure",
+        "pm25": "pm2_5",
+        "windSpeed": "wind_speed",
+        "windDirection": "wind_direction",
+        "precipitation": "rainfall",
+        "waterTemperature": "water_temperature",
+        "waterLevel": "water_level",
     }
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
@@ -78,22 +85,25 @@ class ChirpstackV4Encoder(Encoder):
                 hashlib.blake2b(f"{dev_eui}:{sample.sequence}".encode(), digest_size=11).digest()
             ).decode(),
             "object": self._object(self.fields(sample, source), sample),
-            "rxInfo": [{
-                "gatewayId": hashlib.blake2b(f"{lab.city}-gw".encode(), digest_size=8).hexdigest(),
-                "uplinkId": (sample.time_ns // 1000 + sample.sequence) % 2**32,
-                "nsTime": event_time,
-                "rssi": -60 - sample.sequence % 45,
-                "snr": 9.0 - sample.sequence % 14,
-                "channel": sample.sequence % 8,
-                "location": {},
-                "context": base64.b64encode(dev_eui.encode()[:4]).decode(),
-                "metadata": {"region_config_id": "eu868", "region_common_name": "EU868"},
-                "crcStatus": "CRC_OK",
-            }],
+            "rxInfo": [
+                {
+                    "gatewayId": hashlib.blake2b(f"{lab.city}-gw".encode(), digest_size=8).hexdigest(),
+                    "uplinkId": (sample.time_ns // 1000 + sample.sequence) % 2**32,
+                    "nsTime": event_time,
+                    "rssi": -60 - sample.sequence % 45,
+                    "snr": 9.0 - sample.sequence % 14,
+                    "channel": sample.sequence % 8,
+                    "location": {},
+                    "context": base64.b64encode(dev_eui.encode()[:4]).decode(),
+                    "metadata": {"region_config_id": "eu868", "region_common_name": "EU868"},
+                    "crcStatus": "CRC_OK",
+                }
+            ],
             "txInfo": {
                 "frequency": 867100000 + 200000 * (sample.sequence % 8),
-                "modulation": {"lora": {"bandwidth": 125000, "spreadingFactor": 7 + sample.sequence % 3,
-                                        "codeRate": "CR_4_5"}},
+                "modulation": {
+                    "lora": {"bandwidth": 125000, "spreadingFactor": 7 + sample.sequence % 3, "codeRate": "CR_4_5"}
+                },
             },
         }
         return topic, orjson.dumps(event)

@@ -12,20 +12,12 @@ import orjson
 
 from hub.labs import LabConfig, Source
 from hub.timeutil import ns_to_rfc3339
-from simulators.devices import Device
-from simulators.encoders import Encoder, Sample, fill_topic
+from simulators.encoders import Sample, fill_topic
+from simulators.encoders._fiware import FiwareMultiMeasureEncoder
 
 
-class FiwareJsonEncoder(Encoder):
+class FiwareJsonEncoder(FiwareMultiMeasureEncoder):
     format = "fiware-json"
-    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "traffic",
-                       "parking", "waste", "water"})
-
-    def fit(self, device: Device, source: Source) -> int | None:
-        # Multi-measure topics only: a single-attribute topic carries one value per message.
-        if source.topic.endswith("/+"):
-            return None
-        return super().fit(device, source)
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         measures: dict[str, Any] = {}

@@ -34,7 +34,7 @@ def path_parts(path: str) -> list[str] | None:
         if match is None:
             return None
         parts.append(match[1] or match[2])
-        rest = rest[match.end():]
+        rest = rest[match.end() :]
     return parts or None
 
 
@@ -54,8 +54,21 @@ def _options(source: Source) -> dict[str, Any]:
 
 class JsonEncoder(Encoder):
     format = "json"
-    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "traffic",
-                       "parking", "waste", "water"})
+    kinds = frozenset(
+        {
+            "air",
+            "air_quality",
+            "particulates",
+            "pm",
+            "climate",
+            "weather",
+            "noise",
+            "traffic",
+            "parking",
+            "waste",
+            "water",
+        }
+    )
 
     def fit(self, device: Device, source: Source) -> int | None:
         options = _options(source)
@@ -68,8 +81,9 @@ class JsonEncoder(Encoder):
             return 100  # the long layout names each reading: anything fits
         values = options.get("values") or []
         paths = {v.get("quantity"): v.get("path") for v in values}
-        if not set(device.quantities) <= set(paths) or any(path_parts(str(paths[q])) is None
-                                                            for q in device.quantities):
+        if not set(device.quantities) <= set(paths) or any(
+            path_parts(str(paths[q])) is None for q in device.quantities
+        ):
             return None
         return len(values)  # the tighter a wide layout fits, the better
 
@@ -105,8 +119,9 @@ class JsonEncoder(Encoder):
             put(envelope, options["records"], records)
             document: Any = envelope
         else:
-            document = [{**envelope, **record} for record in records] if len(records) > 1 else {
-                **envelope, **records[0]}
+            document = (
+                [{**envelope, **record} for record in records] if len(records) > 1 else {**envelope, **records[0]}
+            )
         topic = fill_topic(source, device.hub_id, device.hub_id)
         return topic, orjson.dumps(document)
 

@@ -20,14 +20,28 @@ from hub.timeutil import ns_to_rfc3339
 from simulators.encoders import Encoder, Sample, fill_topic
 
 _ENTITY_TYPES = {
-    "air_quality": "AirQualityObserved", "air": "AirQualityObserved", "weather": "WeatherObserved",
-    "climate": "WeatherObserved", "noise": "NoiseLevelObserved", "traffic": "TrafficFlowObserved",
-    "parking": "OffStreetParking", "waste": "WasteContainer",
+    "air_quality": "AirQualityObserved",
+    "air": "AirQualityObserved",
+    "weather": "WeatherObserved",
+    "climate": "WeatherObserved",
+    "noise": "NoiseLevelObserved",
+    "traffic": "TrafficFlowObserved",
+    "parking": "OffStreetParking",
+    "waste": "WasteContainer",
 }
 # UN/CEFACT common codes: what NGSI-LD puts in unitCode.
 _UNIT_CODES = {
-    "Cel": "CEL", "F": "FAH", "ug/m3": "GQ", "ppb": "61", "hPa": "A97", "dBA": "2N", "m/s": "MTS",
-    "deg": "DD", "mm": "MMT", "/": "C62", "%": "P1",
+    "Cel": "CEL",
+    "F": "FAH",
+    "ug/m3": "GQ",
+    "ppb": "61",
+    "hPa": "A97",
+    "dBA": "2N",
+    "m/s": "MTS",
+    "deg": "DD",
+    "mm": "MMT",
+    "/": "C62",
+    "%": "P1",
 }
 # Traffic counters report vehicles counted over this period.
 _COUNT_PERIOD_S = 15 * 60
@@ -65,8 +79,10 @@ class NgsiLdEncoder(Encoder):
             entity["dateObservedTo"] = {"type": "Property", "value": {"@type": "DateTime", "@value": observed}}
         for field in self.fields(sample, source):
             member: dict[str, Any] = {"type": "Property", "value": field.value}
-            if field.quantity == "intensity" and isinstance(field.value, int | float) and not isinstance(
-                field.value, bool
+            if (
+                field.quantity == "intensity"
+                and isinstance(field.value, int | float)
+                and not isinstance(field.value, bool)
             ):
                 member["value"] = round(field.value * _COUNT_PERIOD_S / 3600)
             elif field.quantity in ("relativeHumidity", "occupancy", "fillingLevel", "intensity"):

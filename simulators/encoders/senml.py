@@ -20,8 +20,21 @@ _SENML_UNITS = {"F": "Fah"}
 
 class SenmlEncoder(Encoder):
     format = "senml"
-    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "traffic", "parking",
-                       "waste", "water"})
+    kinds = frozenset(
+        {
+            "air",
+            "air_quality",
+            "particulates",
+            "pm",
+            "climate",
+            "weather",
+            "noise",
+            "traffic",
+            "parking",
+            "waste",
+            "water",
+        }
+    )
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         device = sample.device

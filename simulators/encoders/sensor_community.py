@@ -31,7 +31,10 @@ class SensorCommunityEncoder(Encoder):
     format = "sensor-community"
     kinds = frozenset(_SENSOR_TYPES)
     default_keys: ClassVar[Mapping[str, str]] = {
-        "pm10": "P1", "pm25": "P2", "relativeHumidity": "humidity", "atmosphericPressure": "pressure",
+        "pm10": "P1",
+        "pm25": "P2",
+        "relativeHumidity": "humidity",
+        "atmosphericPressure": "pressure",
     }
     default_units: ClassVar[Mapping[str, str]] = {"atmosphericPressure": "Pa"}
 
@@ -53,8 +56,9 @@ class SensorCommunityEncoder(Encoder):
             raise ValueError(f"{device.hub_id}: Sensor.Community devices are named sensor-<id>")
         sensor_id = int(match[1])
         stamp = datetime.fromtimestamp(sample.time_ns // 1_000_000_000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        reading_id = int.from_bytes(hashlib.blake2b(f"{sensor_id}:{sample.sequence}".encode(),
-                                                    digest_size=5).digest(), "little")
+        reading_id = int.from_bytes(
+            hashlib.blake2b(f"{sensor_id}:{sample.sequence}".encode(), digest_size=5).digest(), "little"
+        )
         values: list[dict[str, Any]] = []
         for index, field in enumerate(self.fields(sample, source)):
             text = field.value if isinstance(field.value, str) else f"{field.value}"
@@ -66,11 +70,19 @@ class SensorCommunityEncoder(Encoder):
             "sampling_rate": None,
             "timestamp": stamp,
             "location": {
-                "id": sensor_id // 2, "latitude": f"{device.lat:.3f}", "longitude": f"{device.lon:.3f}",
-                "altitude": "31.0", "country": lab.country, "exact_location": 0, "indoor": 0,
+                "id": sensor_id // 2,
+                "latitude": f"{device.lat:.3f}",
+                "longitude": f"{device.lon:.3f}",
+                "altitude": "31.0",
+                "country": lab.country,
+                "exact_location": 0,
+                "indoor": 0,
             },
-            "sensor": {"id": sensor_id, "pin": "1" if device.kind == "pm" else "11",
-                       "sensor_type": _SENSOR_TYPES[device.kind]},
+            "sensor": {
+                "id": sensor_id,
+                "pin": "1" if device.kind == "pm" else "11",
+                "sensor_type": _SENSOR_TYPES[device.kind],
+            },
             "sensordatavalues": values,
         }
         return fill_topic(source, device.hub_id, device.hub_id), orjson.dumps([record])

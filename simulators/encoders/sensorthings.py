@@ -36,8 +36,9 @@ class SensorThingsEncoder(Encoder):
         device = sample.device
         spec = _spec(source.options.get("datastreams", {}), device.channel)
         (quantity,) = device.quantities
-        unit = str(spec.get("unit") or source.default_units.get(quantity)
-                   or load_vocabulary().quantities[quantity].unit)
+        unit = str(
+            spec.get("unit") or source.default_units.get(quantity) or load_vocabulary().quantities[quantity].unit
+        )
         unit = sample.units.get(quantity, unit)
         result: Any = sample.raw.get(quantity)
         if result is None:

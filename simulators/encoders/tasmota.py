@@ -22,8 +22,10 @@ from simulators.encoders import Encoder, Sample, fill_topic
 
 # Which sensor object and field each quantity travels in.
 _PLACES = {
-    "pm25": ("SDS0X1", "PM2.5"), "pm10": ("SDS0X1", "PM10"),
-    "temperature": ("BME280", "Temperature"), "relativeHumidity": ("BME280", "Humidity"),
+    "pm25": ("SDS0X1", "PM2.5"),
+    "pm10": ("SDS0X1", "PM10"),
+    "temperature": ("BME280", "Temperature"),
+    "relativeHumidity": ("BME280", "Humidity"),
     "atmosphericPressure": ("BME280", "Pressure"),
 }
 

@@ -23,8 +23,10 @@ from simulators.encoders import Encoder, Field, Sample, fill_topic
 # Unit labels Decentlab and TTN formatters write.
 _UNIT_TEXT = {"Cel": "°C", "F": "°F", "%": "%", "hPa": "hPa", "ug/m3": "µg/m³", "dBA": "dB(A)", "m": "m", "cm": "cm"}
 _DECENTLAB_KEYS = {
-    "temperature": "air_temperature", "relativeHumidity": "air_humidity",
-    "atmosphericPressure": "barometric_pressure", "pm25": "pm2_5_mass_concentration",
+    "temperature": "air_temperature",
+    "relativeHumidity": "air_humidity",
+    "atmosphericPressure": "barometric_pressure",
+    "pm25": "pm2_5_mass_concentration",
     "pm10": "pm10_mass_concentration",
 }
 
@@ -35,12 +37,18 @@ def _hex_id(device: str, size: int) -> str:
 
 class TtnV3Encoder(Encoder):
     format = "ttn-v3"
-    kinds = frozenset({"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "parking", "waste",
-                       "water"})
+    kinds = frozenset(
+        {"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "parking", "waste", "water"}
+    )
     default_keys: ClassVar[Mapping[str, str]] = {
-        "relativeHumidity": "humidity", "atmosphericPressure": "pressure", "pm25": "pm2_5",
-        "windSpeed": "wind_speed", "windDirection": "wind_direction", "precipitation": "rainfall",
-        "waterTemperature": "water_temperature", "waterLevel": "water_level",
+        "relativeHumidity": "humidity",
+        "atmosphericPressure": "pressure",
+        "pm25": "pm2_5",
+        "windSpeed": "wind_speed",
+        "windDirection": "wind_direction",
+        "precipitation": "rainfall",
+        "waterTemperature": "water_temperature",
+        "waterLevel": "water_level",
     }
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
@@ -60,21 +68,26 @@ class TtnV3Encoder(Encoder):
                 hashlib.blake2b(f"{device.hub_id}:{sample.sequence}".encode(), digest_size=11).digest()
             ).decode(),
             "decoded_payload": self._decoded(fields, sample),
-            "rx_metadata": [{
-                "gateway_ids": {"gateway_id": f"{lab.city}-gw-{1 + sample.sequence % 3}",
-                                "eui": _hex_id(f"{lab.city}-gw", 8)},
-                "time": gateway_time,
-                "timestamp": (sample.time_ns // 1000) % 2**32,
-                "rssi": -70 - sample.sequence % 40,
-                "channel_rssi": -70 - sample.sequence % 40,
-                "snr": 7.5 - sample.sequence % 12,
-                "uplink_token": base64.b64encode(device.hub_id.encode()).decode(),
-                "channel_index": sample.sequence % 8,
-                "received_at": received,
-            }],
+            "rx_metadata": [
+                {
+                    "gateway_ids": {
+                        "gateway_id": f"{lab.city}-gw-{1 + sample.sequence % 3}",
+                        "eui": _hex_id(f"{lab.city}-gw", 8),
+                    },
+                    "time": gateway_time,
+                    "timestamp": (sample.time_ns // 1000) % 2**32,
+                    "rssi": -70 - sample.sequence % 40,
+                    "channel_rssi": -70 - sample.sequence % 40,
+                    "snr": 7.5 - sample.sequence % 12,
+                    "uplink_token": base64.b64encode(device.hub_id.encode()).decode(),
+                    "channel_index": sample.sequence % 8,
+                    "received_at": received,
+                }
+            ],
             "settings": {
-                "data_rate": {"lora": {"bandwidth": 125000, "spreading_factor": 7 + sample.sequence % 3,
-                                       "coding_rate": "4/5"}},
+                "data_rate": {
+                    "lora": {"bandwidth": 125000, "spreading_factor": 7 + sample.sequence % 3, "coding_rate": "4/5"}
+                },
                 "frequency": str(867100000 + 200000 * (sample.sequence % 8)),
                 "timestamp": (sample.time_ns // 1000) % 2**32,
                 "time": gateway_time,
@@ -82,8 +95,12 @@ class TtnV3Encoder(Encoder):
             "received_at": received,
             "consumed_airtime": "0.061696s",
             "locations": {"user": {"latitude": device.lat, "longitude": device.lon, "source": "SOURCE_REGISTRY"}},
-            "network_ids": {"net_id": "000013", "tenant_id": "ttn", "cluster_id": "eu1",
-                            "cluster_address": "eu1.cloud.thethings.network"},
+            "network_ids": {
+                "net_id": "000013",
+                "tenant_id": "ttn",
+                "cluster_id": "eu1",
+                "cluster_address": "eu1.cloud.thethings.network",
+            },
         }
         message = {
             "end_device_ids": {
@@ -105,8 +122,11 @@ class TtnV3Encoder(Encoder):
         for field in fields:
             if style == "decentlab":
                 key = _DECENTLAB_KEYS.get(field.quantity, field.key)
-                decoded[key] = {"displayName": key.replace("_", " ").capitalize(),
-                                "unit": _UNIT_TEXT.get(field.unit, field.unit), "value": field.value}
+                decoded[key] = {
+                    "displayName": key.replace("_", " ").capitalize(),
+                    "unit": _UNIT_TEXT.get(field.unit, field.unit),
+                    "value": field.value,
+                }
                 if not field.labelled and field.unit != self._decentlab_native(field.quantity):
                     # Firmware that changed unit but not its label: the label still says the old unit.
                     decoded[key]["unit"] = _UNIT_TEXT.get(self._decentlab_native(field.quantity), "")
