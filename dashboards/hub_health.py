@@ -118,8 +118,8 @@ def _depths() -> timeseries.Panel:
         timeseries.Panel()
         .title("Queue and spool depth")
         .description(
-            "Queue: envelopes waiting for the writer thread. Spool: readings held on disk while InfluxDB is "
-            "unreachable. The hub has no spool yet, so spool depth is always 0 until one exists."
+            "Queue: envelopes waiting for the writer thread. Spool: readings held on disk (and already acked "
+            "to MQTT) while InfluxDB is unreachable; it drains, oldest first, once InfluxDB answers again."
         )
         .datasource(DATASOURCE)
         .with_target(query(

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     max_payload_bytes: int = 256 * 1024
     stats_interval_s: float = 5.0
     retry_max_backoff_s: float = 30.0
+    # After this long failing, batches go to the disk spool (and are acked); 0 disables the spool.
+    spool_after_s: float = 10.0
 
     # HTTP API (docs/api.md). `citylab serve` also hosts it when api_port is set.
     api_host: str = "127.0.0.1"
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
     @property
     def dead_letter_path(self) -> Path:
         return self.data_dir / "deadletters.sqlite3"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.data_dir / "spool.sqlite3"
 
     def mqtt(self) -> MqttTarget:
         return MqttTarget.parse(self.mqtt_url.get_secret_value())

@@ -1,7 +1,7 @@
 """Prometheus metrics: ingest counters (when ``citylab serve`` hosts the API) and stored dead letters.
 
 A standalone ``citylab api`` has no ingest service in its process, so it exports only what it
-can see: the dead letters stored in SQLite. Spool depth is 0 until the hub has a spool.
+can see: the dead letters stored in SQLite.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _ingest_metrics(ingest: IngestService) -> Iterator[Metric]:
     yield GaugeMetricFamily("citylab_queue_depth", "Envelopes waiting for the writer thread", value=stats.queue_depth)
     yield GaugeMetricFamily(
         "citylab_spool_depth",
-        "Batches spooled to disk while InfluxDB is down (0: the hub has no spool yet)",
+        "Readings (lines) held in the disk spool while InfluxDB is down",
         value=stats.spool_depth,
     )
     yield GaugeMetricFamily(

@@ -1,9 +1,11 @@
 """The writer thread: batches readings, writes them, records dead letters, then acks.
 
 MQTT messages are acknowledged in the order they arrived (MQTT 3.1.1 section 4.6), and
-only once their readings are stored and their dead letters committed. A transient
-write failure is retried with backoff, holding the acks back: nothing is lost, and the
-broker redelivers whatever was not acked if the hub dies.
+only once their readings are stored (in InfluxDB, or in the disk spool) and their dead
+letters committed. A transient write failure is retried with backoff, holding the acks
+back; if InfluxDB stays down longer than ``spool_after_s``, batches go to the disk spool
+and are acked, and the spool drains, oldest first, once InfluxDB answers again. Without a
+spool, acks wait for InfluxDB: the broker keeps (and on a hub restart redelivers) them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from hub.ingest.stats import IngestStats
 from hub.normalise import RejectCode
 from hub.store.deadletters import DeadLetter, DeadLetterStore
+from hub.store.spool import Spool
 from hub.store.writers import InfluxWriter, PermanentWriteError, TransientWriteError
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,8 @@ class BatchWriter:
         linger_s: float = 0.1,
         max_backoff_s: float = 30.0,
         extra_lines: Callable[[], list[str]] | None = None,
+        spool: Spool | None = None,
+        spool_after_s: float = 10.0,
     ) -> None:
         self._writer = writer
         self._dead_letters = dead_letters
@@ -58,6 +63,12 @@ class BatchWriter:
         self._linger_s = linger_s
         self._max_backoff_s = max_backoff_s
         self._extra_lines = extra_lines
+        self._spool = spool
+        self._spool_after_s = spool_after_s
+        self._next_drain_at = 0.0
+        self._drain_backoff_s = 0.2
+        if spool is not None:
+            stats.spool_depth = spool.depth
         self._queue: queue.Queue[Envelope] = queue.Queue()
         self._stopping = threading.Event()
         self._give_up_at: float | None = None
@@ -83,8 +94,9 @@ class BatchWriter:
             extra = self._extra_lines() if self._extra_lines is not None else []
             if (batch or extra) and not self._flush(batch, extra):
                 return  # gave up at shutdown: unacked messages will be redelivered
+            self._drain_spool()
             if self._stopping.is_set() and self._queue.empty():
-                return
+                return  # what is still spooled drains after the next start
 
     def _gather(self) -> list[Envelope]:
         batch: list[Envelope] = []
@@ -110,7 +122,7 @@ class BatchWriter:
         lines = [line for envelope in batch for line in envelope.lines]
         if lines or extra_lines:
             try:
-                if not self._write_with_retry(lines + extra_lines):
+                if not self._store(lines + extra_lines):
                     return False
             except PermanentWriteError as exc:
                 log.error("InfluxDB refused a batch of %d lines: %s", len(lines), exc)
@@ -123,14 +135,23 @@ class BatchWriter:
             self._ack(envelope.mid, envelope.qos)
         return True
 
-    def _write_with_retry(self, lines: list[str]) -> bool:
+    def _store(self, lines: list[str]) -> bool:
+        """Write, or spool when InfluxDB has been failing too long. False: gave up at shutdown, unstored."""
+        if self._spool is not None and self._spool.depth:
+            self._spool_lines(lines, "older batches are still spooled")  # keep them in order behind those
+            return True
         backoff = 0.2
+        failing_since = time.monotonic()
         while True:
             started = time.perf_counter()
             try:
                 self._writer.write(lines)
             except TransientWriteError as exc:
                 self._stats.retry()
+                failing_for = time.monotonic() - failing_since
+                if self._spool is not None and (failing_for >= self._spool_after_s or self._stopping.is_set()):
+                    self._spool_lines(lines, f"InfluxDB failing for {failing_for:.1f}s: {exc}")
+                    return True
                 if self._give_up_at is not None and time.monotonic() > self._give_up_at:
                     log.error("shutting down with %d lines unwritten and unacked: %s", len(lines), exc)
                     return False
@@ -140,6 +161,57 @@ class BatchWriter:
                 continue
             self._stats.batch_written(len(lines), time.perf_counter() - started)
             return True
+
+    def _spool_lines(self, lines: list[str], why: str) -> None:
+        assert self._spool is not None
+        self._spool.append(lines, time.time_ns())
+        self._stats.spool_depth = self._spool.depth
+        log.warning("spooled %d lines to disk (spool depth %d): %s", len(lines), self._spool.depth, why)
+
+    def _drain_spool(self, budget_s: float = 0.5) -> None:
+        """Write spooled batches, oldest first, for up to ``budget_s`` (new messages wait meanwhile)."""
+        deadline = time.monotonic() + budget_s
+        while self._spool is not None and self._spool.depth and time.monotonic() < deadline:
+            if not self._drain_one():
+                return
+
+    def _drain_one(self) -> bool:
+        """Write the oldest spooled batch; False while InfluxDB is still failing (then back off)."""
+        if self._spool is None or time.monotonic() < self._next_drain_at:
+            return False
+        batch = self._spool.oldest()
+        if batch is None:
+            return False
+        started = time.perf_counter()
+        try:
+            self._writer.write(batch.lines)
+        except TransientWriteError as exc:
+            self._stats.retry()
+            self._next_drain_at = time.monotonic() + self._drain_backoff_s
+            self._drain_backoff_s = min(self._drain_backoff_s * 2, self._max_backoff_s)
+            log.debug("spool drain deferred: %s", exc)
+            return False
+        except PermanentWriteError as exc:
+            log.error("InfluxDB refused %d spooled lines: %s", len(batch.lines), exc)
+            letter = DeadLetter(
+                received_ns=batch.created_ns,
+                topic="(spool)",
+                lab=None,
+                codec=None,
+                reason_code=RejectCode.STORE_REJECTED,
+                reason=str(exc),
+                payload="\n".join(batch.lines).encode("utf-8"),
+            )
+            self._dead_letters.add_many([letter])
+            self._stats.dead_letter("unknown", RejectCode.STORE_REJECTED)
+        else:
+            self._stats.batch_written(len(batch.lines), time.perf_counter() - started)
+        self._spool.remove(batch)
+        self._stats.spool_depth = self._spool.depth
+        self._drain_backoff_s = 0.2
+        if not self._spool.depth:
+            log.info("spool drained: every spooled reading is in InfluxDB")
+        return True
 
     @staticmethod
     def _store_rejections(batch: list[Envelope], reason: str) -> list[DeadLetter]:

@@ -28,6 +28,7 @@ from hub.routing import Router
 from hub.settings import Settings
 from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.line_protocol import reading_to_line, stats_line
+from hub.store.spool import Spool
 from hub.store.writers import InfluxWriter, writer_from_settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class IngestService:
         self.pipeline = Pipeline(Normaliser(), max_payload=settings.max_payload_bytes)
         self.stats = IngestStats()
         self.dead_letters = DeadLetterStore(settings.dead_letter_path)
+        self.spool = Spool(settings.spool_path) if settings.spool_after_s > 0 else None
         self.writer = writer or writer_from_settings(settings)
         self.mqtt_target = settings.mqtt()
         self.client = self._make_client()
@@ -58,6 +60,8 @@ class IngestService:
             linger_s=settings.batch_linger_ms / 1000,
             max_backoff_s=settings.retry_max_backoff_s,
             extra_lines=self._stats_lines,
+            spool=self.spool,
+            spool_after_s=settings.spool_after_s,
         )
         self._accepting = threading.Event()
         self._stopped = threading.Event()
@@ -106,6 +110,8 @@ class IngestService:
         self.client.loop_stop()
         self.writer.close()
         self.dead_letters.close()
+        if self.spool is not None:
+            self.spool.close()
         log.info("stopped")
 
     def run_forever(self) -> None:
