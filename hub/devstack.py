@@ -100,6 +100,14 @@ bind-address = "127.0.0.1:{rpc_port}"
 """
 
 
+@dataclass(frozen=True)
+class BrokerTls:
+    port: int
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
 @dataclass
 class Mosquitto:
     port: int
@@ -110,9 +118,17 @@ class Mosquitto:
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
-    def start(self, *, password_file: Path | None = None, acl_file: Path | None = None) -> None:
+    def start(
+        self, *, password_file: Path | None = None, acl_file: Path | None = None, tls: BrokerTls | None = None
+    ) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         auth = ""
+        if tls is not None:
+            # A second listener, for mqtts:// clients; the plain one stays for the tests' publishers.
+            auth += (
+                f"listener {tls.port} 127.0.0.1\ncafile {tls.ca_file}\n"
+                f"certfile {tls.cert_file}\nkeyfile {tls.key_file}\n"
+            )
         if password_file is not None:
             auth += f"password_file {password_file}\n"
         if acl_file is not None:

@@ -81,13 +81,20 @@ class IngestService:
         )
         self.batcher.start()
         self._accepting.set()
-        self.client.connect_async(
-            self.mqtt_target.host,
-            self.mqtt_target.port,
-            keepalive=30,
-            clean_start=False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=self._connect_properties(),
-        )
+        connect_args = {
+            "host": self.mqtt_target.host,
+            "port": self.mqtt_target.port,
+            "keepalive": 30,
+            "clean_start": False if self._v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            "properties": self._connect_properties(),
+        }
+        try:
+            # The first attempt in the foreground, so a wrong host, port or CA is reported with
+            # its cause; paho's background reconnects only say that they failed.
+            self.client.connect(**connect_args)  # type: ignore[arg-type]
+        except (OSError, ValueError) as exc:
+            log.error("MQTT connection to %s failed: %s; retrying", self.mqtt_target.redacted(), exc)
+            self.client.connect_async(**connect_args)  # type: ignore[arg-type]
         self.client.loop_start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
@@ -157,7 +164,11 @@ class IngestService:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
         return client
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        log.warning("MQTT connection to %s failed; retrying", self.mqtt_target.redacted())
 
     def _connect_properties(self) -> Properties | None:
         if not self._v5:
