@@ -34,12 +34,14 @@ from simulators.publisher import PublishError, publish
 
 _NS_PER_S = 1_000_000_000
 _DAY_NS = 86400 * _NS_PER_S
+DEMO_MARKER = ".citylab-demo"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"),
-                        help="where the demo's broker, database and hub keep their files (emptied at start)")
+                        help="where the demo's broker, database and hub keep their files "
+                        "(an earlier demo's are emptied at start)")
     parser.add_argument("--labs", type=Path, default=Path("labs"), help="labs directory")
     parser.add_argument("--days", type=float, default=7.0, help="days of history to backfill (default 7)")
     parser.add_argument("--backfill-interval", type=float, default=900.0,
@@ -67,9 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     except LabConfigError as exc:
         console.print(f"[red]error[/]: {exc}")
         return 2
-    if args.data_dir.exists():
+    marker = args.data_dir / DEMO_MARKER
+    if args.data_dir.exists() and any(args.data_dir.iterdir()):
+        if not marker.exists():
+            # Only ever empty a directory an earlier demo made: never someone's own files.
+            console.print(f"[red]error[/]: {args.data_dir} is not empty and was not made by the demo; "
+                          "choose another --data-dir")
+            return 2
         shutil.rmtree(args.data_dir)
-    args.data_dir.mkdir(parents=True)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by scripts/demo; emptied at every demo start\n")
     try:
         with local_stack(args.data_dir.resolve()) as (broker, influx), _hub(
             args, broker.url, influx.url, console
