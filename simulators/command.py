@@ -38,41 +38,60 @@ class BadInputError(Exception):
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "simulate", help="simulate every lab's devices in its native format and publish them to MQTT",
+        "simulate",
+        help="simulate every lab's devices in its native format and publish them to MQTT",
         description="Simulated device fleets for every lab config: live, historic backfill, or a load test.",
     )
     modes = parser.add_subparsers(dest="mode", required=True)
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--mqtt-url", default=os.environ.get("CITYLAB_MQTT_URL", "mqtt://127.0.0.1:1883"),
-                        help="broker URL, mqtt:// or mqtts:// with optional user:password@ "
-                             "(default: $CITYLAB_MQTT_URL or mqtt://127.0.0.1:1883)")
-    common.add_argument("--labs", type=Path, default=Path(os.environ.get("CITYLAB_LABS", "labs")),
-                        help="labs directory (default: $CITYLAB_LABS or labs)")
+    common.add_argument(
+        "--mqtt-url",
+        default=os.environ.get("CITYLAB_MQTT_URL", "mqtt://127.0.0.1:1883"),
+        help="broker URL, mqtt:// or mqtts:// with optional user:password@ "
+        "(default: $CITYLAB_MQTT_URL or mqtt://127.0.0.1:1883)",
+    )
+    common.add_argument(
+        "--labs",
+        type=Path,
+        default=Path(os.environ.get("CITYLAB_LABS", "labs")),
+        help="labs directory (default: $CITYLAB_LABS or labs)",
+    )
     common.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same stream")
     common.add_argument("--lab", action="append", default=[], help="only this lab (repeatable)")
     common.add_argument("--city", action="append", default=[], help="only this city's labs (repeatable)")
-    common.add_argument("--faults", default="",
-                        help=f"fault kinds to inject, comma-separated, or 'all': {', '.join(FAULT_KINDS)}")
-    common.add_argument("--fault-rate", type=float, default=0.05,
-                        help="share of messages hit by message faults (default 0.05)")
+    common.add_argument(
+        "--faults", default="", help=f"fault kinds to inject, comma-separated, or 'all': {', '.join(FAULT_KINDS)}"
+    )
+    common.add_argument(
+        "--fault-rate", type=float, default=0.05, help="share of messages hit by message faults (default 0.05)"
+    )
     common.add_argument("--max-inflight", type=int, default=200, help="unacknowledged QoS 1 messages at most")
-    common.add_argument("--dry-run", action="store_true",
-                        help="print messages as JSON lines instead of publishing them")
+    common.add_argument(
+        "--dry-run", action="store_true", help="print messages as JSON lines instead of publishing them"
+    )
 
     live = modes.add_parser("live", parents=[common], help="publish in real time until Ctrl-C")
-    live.add_argument("--interval", type=float, default=None,
-                      help="mean seconds between a device's reports, at least 1 "
-                           "(default: each kind's own, 2-30 min)")
+    live.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="mean seconds between a device's reports, at least 1 (default: each kind's own, 2-30 min)",
+    )
     live.add_argument("--duration", default=None, help="stop after this long, e.g. 10m (default: run until Ctrl-C)")
     live.set_defaults(handler=run_live)
 
     backfill = modes.add_parser("backfill", parents=[common], help="publish historic days quickly")
-    backfill.add_argument("--from", dest="start", default="7d",
-                          help="start: ISO date/time (UTC unless it has a zone) or a span back from --to, e.g. 7d")
+    backfill.add_argument(
+        "--from",
+        dest="start",
+        default="7d",
+        help="start: ISO date/time (UTC unless it has a zone) or a span back from --to, e.g. 7d",
+    )
     backfill.add_argument("--to", dest="end", default="now", help="end: ISO date/time or 'now' (default)")
-    backfill.add_argument("--interval", type=float, default=900.0,
-                          help="mean seconds between a device's reports (default 900)")
+    backfill.add_argument(
+        "--interval", type=float, default=900.0, help="mean seconds between a device's reports (default 900)"
+    )
     backfill.set_defaults(handler=run_backfill)
 
     load = modes.add_parser("load", parents=[common], help="a fixed message rate for a number of seconds")
@@ -124,16 +143,34 @@ def run_load(args: argparse.Namespace) -> int:
     # Generated before the clock starts, so the rate measures the broker path, not the simulator.
     lead_s = 0.5 + args.rate * args.seconds / 20000
     messages = list(fleet.load(time.time_ns() + round(lead_s * _NS_PER_S), args.rate, args.seconds))
-    return _run(args, fleet, iter(messages), pace=False, rate=args.rate, total=len(messages), title="load",
-                quiet=args.json, extra={"requested_rate_per_s": args.rate, "seconds": args.seconds})
+    return _run(
+        args,
+        fleet,
+        iter(messages),
+        pace=False,
+        rate=args.rate,
+        total=len(messages),
+        title="load",
+        quiet=args.json,
+        extra={"requested_rate_per_s": args.rate, "seconds": args.seconds},
+    )
 
 
 # --- shared ---------------------------------------------------------------------------
 
 
-def _run(args: argparse.Namespace, fleet: Fleet, messages: Iterator[SimMessage], *, pace: bool,
-         total: int | None, title: str, rate: float | None = None, quiet: bool = False,
-         extra: dict[str, object] | None = None) -> int:
+def _run(
+    args: argparse.Namespace,
+    fleet: Fleet,
+    messages: Iterator[SimMessage],
+    *,
+    pace: bool,
+    total: int | None,
+    title: str,
+    rate: float | None = None,
+    quiet: bool = False,
+    extra: dict[str, object] | None = None,
+) -> int:
     console = _console()
     for skipped in fleet.skipped:
         console.print(f"[yellow]not simulated[/]: {skipped.lab}: {skipped.reason}")
@@ -145,8 +182,15 @@ def _run(args: argparse.Namespace, fleet: Fleet, messages: Iterator[SimMessage],
     previous = _stop_on_signals(stop)
     try:
         with ProgressDisplay(title, total=total, console=console, enabled=not quiet) as display:
-            report = publish(messages, args.mqtt_url, pace=pace, rate=rate, max_inflight=args.max_inflight,
-                             on_progress=display.update, stop=stop)
+            report = publish(
+                messages,
+                args.mqtt_url,
+                pace=pace,
+                rate=rate,
+                max_inflight=args.max_inflight,
+                on_progress=display.update,
+                stop=stop,
+            )
     except PublishError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -175,8 +219,11 @@ def _fleet(args: argparse.Namespace) -> Fleet:
     faults = Faults.parse(args.faults, args.fault_rate)
     fleet = build_fleet(labs, seed=args.seed, faults=faults)
     if not fleet.devices:
-        raise BadInputError("no lab selected has a device the simulator can write; see 'not simulated' above"
-                            if fleet.skipped else "no labs selected")
+        raise BadInputError(
+            "no lab selected has a device the simulator can write; see 'not simulated' above"
+            if fleet.skipped
+            else "no labs selected"
+        )
     return fleet
 
 
@@ -189,7 +236,8 @@ def _select(labs: dict[str, LabConfig], only_labs: list[str], cities: list[str])
     if unknown:
         raise BadInputError(f"no lab in city {', '.join(unknown)} (cities: {', '.join(sorted(known_cities))})")
     return {
-        slug: lab for slug, lab in labs.items()
+        slug: lab
+        for slug, lab in labs.items()
         if (not only_labs or slug in only_labs) and (not cities or lab.city in cities)
     }
 
@@ -242,8 +290,11 @@ def _until(messages: Iterator[SimMessage], end_ns: int) -> Iterator[SimMessage]:
 
 def _as_json(message: SimMessage) -> dict[str, object]:
     return {
-        "topic": message.topic, "lab": message.lab, "device": message.device,
-        "time": ns_to_rfc3339(message.time_ns), "faults": list(message.faults),
+        "topic": message.topic,
+        "lab": message.lab,
+        "device": message.device,
+        "time": ns_to_rfc3339(message.time_ns),
+        "faults": list(message.faults),
         "payload": message.payload.decode("utf-8", errors="replace"),
     }
 
@@ -275,4 +326,3 @@ def _stop_on_signals(stop: threading.Event) -> dict[int, object]:
 def _restore_signals(previous: dict[int, object]) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)  # type: ignore[arg-type]
-

@@ -39,15 +39,26 @@ DEMO_MARKER = ".citylab-demo"
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--data-dir", type=Path, default=Path("var/demo"),
-                        help="where the demo's broker, database and hub keep their files "
-                        "(an earlier demo's are emptied at start)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("var/demo"),
+        help="where the demo's broker, database and hub keep their files (an earlier demo's are emptied at start)",
+    )
     parser.add_argument("--labs", type=Path, default=Path("labs"), help="labs directory")
     parser.add_argument("--days", type=float, default=7.0, help="days of history to backfill (default 7)")
-    parser.add_argument("--backfill-interval", type=float, default=900.0,
-                        help="mean seconds between a device's historic reports (default 900)")
-    parser.add_argument("--live-interval", type=float, default=30.0,
-                        help="mean seconds between a device's live reports (default 30, so dashboards move)")
+    parser.add_argument(
+        "--backfill-interval",
+        type=float,
+        default=900.0,
+        help="mean seconds between a device's historic reports (default 900)",
+    )
+    parser.add_argument(
+        "--live-interval",
+        type=float,
+        default=30.0,
+        help="mean seconds between a device's live reports (default 30, so dashboards move)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--faults", default="", help="fault kinds for the live phase, e.g. malformed,late")
     return parser
@@ -73,16 +84,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_dir.exists() and any(args.data_dir.iterdir()):
         if not marker.exists():
             # Only ever empty a directory an earlier demo made: never someone's own files.
-            console.print(f"[red]error[/]: {args.data_dir} is not empty and was not made by the demo; "
-                          "choose another --data-dir")
+            console.print(
+                f"[red]error[/]: {args.data_dir} is not empty and was not made by the demo; choose another --data-dir"
+            )
             return 2
         shutil.rmtree(args.data_dir)
     args.data_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text("made by scripts/demo; emptied at every demo start\n")
     try:
-        with local_stack(args.data_dir.resolve()) as (broker, influx), _hub(
-            args, broker.url, influx.url, console
-        ) as api_url:
+        with (
+            local_stack(args.data_dir.resolve()) as (broker, influx),
+            _hub(args, broker.url, influx.url, console) as api_url,
+        ):
             return _run(args, labs, broker.url, influx.url, api_url, console, stop)
     except (DevStackError, PublishError, RuntimeError, ValueError) as exc:
         console.print(f"[red]error[/]: {exc}")
@@ -107,8 +120,13 @@ def _hub(args: argparse.Namespace, mqtt_url: str, influx_url: str, console: Cons
         env["CITYLAB_API_PORT"] = str(api_port)
     log_path = args.data_dir / "hub.log"
     with log_path.open("ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve"], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=log, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
     try:
         _wait_for_log(process, log_path, "subscribed to", 30)
         api_url = f"http://127.0.0.1:{api_port}" if api_port is not None else None
@@ -126,31 +144,52 @@ def _hub(args: argparse.Namespace, mqtt_url: str, influx_url: str, console: Cons
                 process.wait(5)
 
 
-def _run(args: argparse.Namespace, labs: dict[str, LabConfig], mqtt_url: str, influx_url: str, api_url: str | None,
-         console: Console, stop: threading.Event) -> int:
+def _run(
+    args: argparse.Namespace,
+    labs: dict[str, LabConfig],
+    mqtt_url: str,
+    influx_url: str,
+    api_url: str | None,
+    console: Console,
+    stop: threading.Event,
+) -> int:
     fleet = build_fleet(labs, seed=args.seed)
     for skipped in fleet.skipped:
         console.print(f"[yellow]not simulated[/]: {skipped.lab}: {skipped.reason}")
     cities = sorted({d.lab.city for d in fleet.devices})
-    console.print(f"[bold]{len(fleet.devices)} devices[/] in {len(fleet.labs)} labs, {len(cities)} cities: "
-                  f"{', '.join(cities)}")
+    console.print(
+        f"[bold]{len(fleet.devices)} devices[/] in {len(fleet.labs)} labs, {len(cities)} cities: {', '.join(cities)}"
+    )
 
     now_ns = time.time_ns()
     start_ns = now_ns - round(args.days * _DAY_NS)
     estimate = len(fleet.devices) * (now_ns - start_ns) // round(args.backfill_interval * _NS_PER_S)
     with ProgressDisplay(f"backfill {args.days:g} days", total=estimate, console=console) as display:
-        report = publish(fleet.backfill(start_ns, now_ns, interval_s=args.backfill_interval), mqtt_url,
-                         on_progress=display.update, stop=stop, client_id="citylab-demo-backfill")
-    console.print(f"backfill: {report.acked} messages acknowledged, {report.errors} errors, "
-                  f"{report.elapsed_s:.0f}s ({report.rate:.0f} msg/s)")
+        report = publish(
+            fleet.backfill(start_ns, now_ns, interval_s=args.backfill_interval),
+            mqtt_url,
+            on_progress=display.update,
+            stop=stop,
+            client_id="citylab-demo-backfill",
+        )
+    console.print(
+        f"backfill: {report.acked} messages acknowledged, {report.errors} errors, "
+        f"{report.elapsed_s:.0f}s ({report.rate:.0f} msg/s)"
+    )
     if stop.is_set():
         return 0
 
     _where_to_look(console, mqtt_url, influx_url, api_url, args.data_dir)
     live_fleet = build_fleet(labs, seed=args.seed + 1, faults=Faults.parse(args.faults))
     with ProgressDisplay("live", total=None, console=console) as display:
-        report = publish(live_fleet.live(time.time_ns(), interval_s=args.live_interval), mqtt_url, pace=True,
-                         on_progress=display.update, stop=stop, client_id="citylab-demo-live")
+        report = publish(
+            live_fleet.live(time.time_ns(), interval_s=args.live_interval),
+            mqtt_url,
+            pace=True,
+            on_progress=display.update,
+            stop=stop,
+            client_id="citylab-demo-live",
+        )
     console.print(f"live: {report.acked} messages acknowledged, {report.errors} errors; stopping")
     return 0
 
@@ -158,8 +197,10 @@ def _run(args: argparse.Namespace, labs: dict[str, LabConfig], mqtt_url: str, in
 def _where_to_look(console: Console, mqtt_url: str, influx_url: str, api_url: str | None, data_dir: Path) -> None:
     console.print("\n[bold green]The hub is full of data.[/] Where to look:")
     console.print(f"  InfluxDB (v1 API, database citylab): {influx_url}")
-    console.print(f"    e.g. curl -G {influx_url}/query --data-urlencode db=citylab "
-                  "--data-urlencode 'q=SELECT mean(value) FROM pm25 WHERE time > now() - 1d GROUP BY city'")
+    console.print(
+        f"    e.g. curl -G {influx_url}/query --data-urlencode db=citylab "
+        "--data-urlencode 'q=SELECT mean(value) FROM pm25 WHERE time > now() - 1d GROUP BY city'"
+    )
     if api_url is not None:
         console.print(f"  HTTP API: {api_url}  (OpenAPI docs at {api_url}/docs)")
     console.print(f"  MQTT broker: {mqtt_url}")
@@ -174,8 +215,9 @@ def _wait_for_log(process: subprocess.Popen[bytes], log_path: Path, text: str, t
         if text in log_path.read_text(errors="replace"):
             return
         if process.poll() is not None:
-            raise RuntimeError(f"citylab serve exited with {process.returncode}: "
-                               f"{log_path.read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"citylab serve exited with {process.returncode}: {log_path.read_text(errors='replace')[-2000:]}"
+            )
         time.sleep(0.1)
     raise RuntimeError(f"citylab serve did not connect in {timeout_s:.0f}s; see {log_path}")
 

@@ -20,7 +20,12 @@ KIND_QUANTITIES: dict[str, tuple[str, ...]] = {
     "particulates": ("pm25", "pm10", "temperature", "relativeHumidity"),
     "climate": ("temperature", "relativeHumidity", "atmosphericPressure"),
     "weather": (
-        "temperature", "relativeHumidity", "atmosphericPressure", "windSpeed", "windDirection", "precipitation",
+        "temperature",
+        "relativeHumidity",
+        "atmosphericPressure",
+        "windSpeed",
+        "windDirection",
+        "precipitation",
     ),
     "noise": ("LAeq",),
     "traffic": ("intensity",),
@@ -33,15 +38,37 @@ KIND_QUANTITIES: dict[str, tuple[str, ...]] = {
 
 # How often each kind reports on its own, in seconds: battery devices save their radio.
 KIND_INTERVAL_S: dict[str, float] = {
-    "air": 600, "air_quality": 900, "particulates": 150, "climate": 900, "weather": 600,
-    "noise": 300, "traffic": 300, "parking": 300, "waste": 1800, "water": 900, "pm": 150, "custom": 600,
+    "air": 600,
+    "air_quality": 900,
+    "particulates": 150,
+    "climate": 900,
+    "weather": 600,
+    "noise": 300,
+    "traffic": 300,
+    "parking": 300,
+    "waste": 1800,
+    "water": 900,
+    "pm": 150,
+    "custom": 600,
 }
 
 # The resolution devices report at, in the hub's unit: what a correct decode can differ by.
 RESOLUTION: dict[str, float] = {
-    "temperature": 0.1, "relativeHumidity": 0.5, "atmosphericPressure": 0.1, "pm25": 0.1, "pm10": 0.1,
-    "no2": 0.1, "LAeq": 0.1, "windSpeed": 0.1, "windDirection": 1.0, "precipitation": 0.1,
-    "intensity": 4.0, "occupancy": 1.0, "fillingLevel": 1.0, "waterTemperature": 0.1, "waterLevel": 0.01,
+    "temperature": 0.1,
+    "relativeHumidity": 0.5,
+    "atmosphericPressure": 0.1,
+    "pm25": 0.1,
+    "pm10": 0.1,
+    "no2": 0.1,
+    "LAeq": 0.1,
+    "windSpeed": 0.1,
+    "windDirection": 1.0,
+    "precipitation": 0.1,
+    "intensity": 4.0,
+    "occupancy": 1.0,
+    "fillingLevel": 1.0,
+    "waterTemperature": 0.1,
+    "waterLevel": 0.01,
 }
 
 
@@ -111,16 +138,22 @@ def devices_for(lab: LabConfig) -> list[Device]:
         kind = entry["kind"]
         if kind not in KIND_QUANTITIES or kind == "custom":
             raise ValueError(f"simulators/data/fleets.yaml: {lab.lab}: unknown device kind {kind!r}")
-        devices.append(Device(
-            id=str(entry["id"]), kind=kind, lat=float(entry["lat"]), lon=float(entry["lon"]),
-            name=str(entry.get("name", "")), style=str(entry.get("style", "")),
-            format=str(entry.get("format", "")),
-            site=Site(
-                traffic=float(entry.get("traffic", 0.5)),
-                road_capacity=float(entry.get("capacity", 1800.0)),
-                capacity_offset=float(entry.get("phase", 0.0)),
-            ),
-        ))
+        devices.append(
+            Device(
+                id=str(entry["id"]),
+                kind=kind,
+                lat=float(entry["lat"]),
+                lon=float(entry["lon"]),
+                name=str(entry.get("name", "")),
+                style=str(entry.get("style", "")),
+                format=str(entry.get("format", "")),
+                site=Site(
+                    traffic=float(entry.get("traffic", 0.5)),
+                    road_capacity=float(entry.get("capacity", 1800.0)),
+                    capacity_offset=float(entry.get("phase", 0.0)),
+                ),
+            )
+        )
     return devices
 
 
@@ -135,12 +168,19 @@ def _datastream_devices(lab: LabConfig) -> list[Device]:
             if quantity not in RESOLUTION:
                 continue
             name = str(spec.get("device") or f"datastream-{stream_id}")
-            devices.append(Device(
-                id=f"{name}-ds{stream_id}", kind="custom", measures=(quantity,), stored_as=name,
-                channel=str(stream_id), format="sensorthings",
-                lat=float(spec.get("lat", lab.location.lat)), lon=float(spec.get("lon", lab.location.lon)),
-                site=Site(traffic=0.7),
-            ))
+            devices.append(
+                Device(
+                    id=f"{name}-ds{stream_id}",
+                    kind="custom",
+                    measures=(quantity,),
+                    stored_as=name,
+                    channel=str(stream_id),
+                    format="sensorthings",
+                    lat=float(spec.get("lat", lab.location.lat)),
+                    lon=float(spec.get("lon", lab.location.lon)),
+                    site=Site(traffic=0.7),
+                )
+            )
     return devices
 
 

@@ -24,9 +24,20 @@ LATE_MIN_S, LATE_MAX_S = 3600, 6 * 3600
 WRONG_TYPES: tuple[object, ...] = ("ERR", "n/a", "", "NaN")
 # Out-of-range values in the hub's unit: a sensor's 0x7FFF error code, a negative count.
 OUT_OF_RANGE: dict[str, float] = {
-    "temperature": 327.67, "relativeHumidity": 150.0, "atmosphericPressure": 0.0, "pm25": -3.0, "pm10": -3.0,
-    "no2": -12.0, "LAeq": 200.0, "windSpeed": 655.35, "windDirection": 720.0, "precipitation": -1.0,
-    "intensity": 65535.0 * 4, "occupancy": 180.0, "fillingLevel": 250.0, "waterTemperature": 85.0,
+    "temperature": 327.67,
+    "relativeHumidity": 150.0,
+    "atmosphericPressure": 0.0,
+    "pm25": -3.0,
+    "pm10": -3.0,
+    "no2": -12.0,
+    "LAeq": 200.0,
+    "windSpeed": 655.35,
+    "windDirection": 720.0,
+    "precipitation": -1.0,
+    "intensity": 65535.0 * 4,
+    "occupancy": 180.0,
+    "fillingLevel": 250.0,
+    "waterTemperature": 85.0,
     "waterLevel": 99.0,
 }
 # Vendor keys no vocabulary maps: they reach the hub's "unmapped" count, never a reading.

@@ -75,8 +75,11 @@ class Fleet:
                 if kind not in faults.kinds:
                     continue
                 labelable = kind == "unit_change_unlabelled"
-                with_temperature = [m for m in members if "temperature" in m.device.quantities
-                                    and (labelable or m.encoder.labels_units(m.source))]
+                with_temperature = [
+                    m
+                    for m in members
+                    if "temperature" in m.device.quantities and (labelable or m.encoder.labels_units(m.source))
+                ]
                 if with_temperature:
                     chosen = _rng(seed, lab, kind).choice(with_temperature)
                     self._device_faults.setdefault(chosen.key, set()).add(kind)
@@ -160,7 +163,12 @@ class Fleet:
     # --- one message, with faults ------------------------------------------------------
 
     def _faulty_messages(
-        self, device: SimDevice, time_ns: int, gap_ns: int, sequence: int, rng: random.Random,
+        self,
+        device: SimDevice,
+        time_ns: int,
+        gap_ns: int,
+        sequence: int,
+        rng: random.Random,
         device_faults: frozenset[str],
     ) -> list[SimMessage]:
         kinds = self.faults.message_kinds
@@ -179,7 +187,13 @@ class Fleet:
         return [message]
 
     def _message(
-        self, device: SimDevice, time_ns: int, sequence: int, rng: random.Random, *, fault: str | None = None,
+        self,
+        device: SimDevice,
+        time_ns: int,
+        sequence: int,
+        rng: random.Random,
+        *,
+        fault: str | None = None,
         device_faults: frozenset[str] = frozenset(),
     ) -> SimMessage:
         measured = measure(self.seed, device.climate, device.device, time_ns)
@@ -222,18 +236,29 @@ class Fleet:
             extras.update(fault_catalogue.UNKNOWN_KEYS)
 
         sample = Sample(
-            device=device.device, time_ns=stated_ns, values=measured, sequence=sequence, units=units,
-            unlabelled=frozenset(unlabelled), raw=raw, extras=extras,
+            device=device.device,
+            time_ns=stated_ns,
+            values=measured,
+            sequence=sequence,
+            units=units,
+            unlabelled=frozenset(unlabelled),
+            raw=raw,
+            extras=extras,
         )
         topic, payload = device.encoder.encode(sample, device.lab, device.source)
         if fault == "malformed":
             payload = device.encoder.malform(payload, rng)
             expected = {}
         return SimMessage(
-            topic=topic, payload=payload, time_ns=stated_ns, lab=device.lab.lab, device=device.device.hub_id,
-            values=tuple(sorted(expected.items())), faults=tuple(applied), sent_ns=time_ns,
+            topic=topic,
+            payload=payload,
+            time_ns=stated_ns,
+            lab=device.lab.lab,
+            device=device.device.hub_id,
+            values=tuple(sorted(expected.items())),
+            faults=tuple(applied),
+            sent_ns=time_ns,
         )
-
 
     @staticmethod
     def _applies(fault: str, device: SimDevice) -> bool:

@@ -39,5 +39,11 @@ class ProgressDisplay:
         completed = report.acked
         if self.total is not None and completed > self.total:
             self._progress.update(self._task, total=completed)
-        self._progress.update(self._task, completed=completed, sent=report.sent, acked=report.acked,
-                              rate=report.rate, errors=report.errors)
+        self._progress.update(
+            self._task,
+            completed=completed,
+            sent=report.sent,
+            acked=report.acked,
+            rate=report.rate,
+            errors=report.errors,
+        )

@@ -50,17 +50,28 @@ class PublishReport:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "sent": self.sent, "acked": self.acked, "errors": self.errors,
-            "elapsed_s": round(self.elapsed_s, 3), "rate_per_s": round(self.rate, 1),
-            "by_lab": dict(sorted(self.by_lab.items())), "error_messages": self.error_messages[:10],
+            "sent": self.sent,
+            "acked": self.acked,
+            "errors": self.errors,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "rate_per_s": round(self.rate, 1),
+            "by_lab": dict(sorted(self.by_lab.items())),
+            "error_messages": self.error_messages[:10],
         }
 
 
 class Publisher:
     """One MQTT connection that publishes at QoS 1 with at most ``max_inflight`` unacknowledged messages."""
 
-    def __init__(self, url: str, *, client_id: str | None = None, max_inflight: int = 200,
-                 connect_timeout_s: float = 10.0, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        client_id: str | None = None,
+        max_inflight: int = 200,
+        connect_timeout_s: float = 10.0,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.target = MqttTarget.parse(url)
         self.stop = stop  # set to give up waiting for a broker that stopped acknowledging
         self.max_inflight = max_inflight
@@ -159,19 +170,32 @@ class Publisher:
 
     # --- paho callbacks (network thread) -------------------------------------------------
 
-    def _on_connect(self, _client: mqtt.Client, _userdata: object, _flags: mqtt.ConnectFlags,
-                    reason: ReasonCode, _properties: Properties | None) -> None:
+    def _on_connect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
         if reason.is_failure:
             self._refused = str(reason)
             return
         self._connected.set()
 
-    def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: mqtt.DisconnectFlags,
-                       reason: ReasonCode, _properties: Properties | None) -> None:
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
         self._connected.clear()
 
-    def _on_publish(self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode,
-                    _properties: Properties | None) -> None:
+    def _on_publish(
+        self, _client: mqtt.Client, _userdata: object, mid: int, reason: ReasonCode, _properties: Properties | None
+    ) -> None:
         # Every QoS 1 publish gets exactly one PUBACK, so counting them suffices.
         with self._lock:
             self.report.acked += 1

@@ -170,9 +170,9 @@ class Site:
     capacity_offset: float = 0.0  # a per-device phase, e.g. when a waste bin is emptied
 
 
-def air_pollution(seed: int, device_key: str, climate: CityClimate, c: Conditions, site: Site, t_s: float) -> dict[
-    str, float
-]:
+def air_pollution(
+    seed: int, device_key: str, climate: CityClimate, c: Conditions, site: Site, t_s: float
+) -> dict[str, float]:
     """NO2, PM2.5, PM10 (µg/m³) and LAeq (dBA): traffic drives NO2 and noise; calm cold air holds PM."""
     calm = _clamp(1.0 - c.wind_speed / 5.0, 0.0, 1.0)
     cold = _clamp((6.0 - c.temperature) / 12.0, 0.0, 1.0)

@@ -19,6 +19,24 @@ from hub.labs import LabConfig, Source
 from hub.vocabulary import load_vocabulary
 from simulators.devices import RESOLUTION, Device
 
+# Device kinds (simulators/data/fleets.yaml) a general-purpose format can carry.
+GENERAL_KINDS = frozenset(
+    {"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "traffic", "parking", "waste", "water"}
+)
+# LoRaWAN devices: everything but traffic counters, which are cameras and loops on wired networks.
+LORAWAN_KINDS = GENERAL_KINDS - {"traffic"}
+# The keys vendor payload decoders (Milesight, Elsys, ...) use, where they differ from the hub's names.
+LORAWAN_DECODER_KEYS: Mapping[str, str] = {
+    "relativeHumidity": "humidity",
+    "atmosphericPressure": "pressure",
+    "pm25": "pm2_5",
+    "windSpeed": "wind_speed",
+    "windDirection": "wind_direction",
+    "precipitation": "rainfall",
+    "waterTemperature": "water_temperature",
+    "waterLevel": "water_level",
+}
+
 
 class EncoderNotFoundError(LookupError):
     pass

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 from hub.labs import Source
 from simulators.devices import Device
-from simulators.encoders import Encoder
+from simulators.encoders import GENERAL_KINDS, Encoder
 
 
 class FiwareMultiMeasureEncoder(Encoder):
     """An IoT Agent device sends all its measures in one message, on a multi-measure topic."""
 
-    kinds = frozenset(
-        {
-            "air",
-            "air_quality",
-            "particulates",
-            "pm",
-            "climate",
-            "weather",
-            "noise",
-            "traffic",
-            "parking",
-            "waste",
-            "water",
-        }
-    )
+    kinds = GENERAL_KINDS
 
     def fit(self, device: Device, source: Source) -> int | None:
         # Multi-measure topics only: a single-attribute topic carries one value per message.

@@ -11,14 +11,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
 from hub.labs import LabConfig, Source
 from hub.timeutil import ns_to_rfc3339
-from simulators.encoders import Encoder, Field, Sample, fill_topic
+from simulators.encoders import LORAWAN_DECODER_KEYS, LORAWAN_KINDS, Encoder, Field, Sample, fill_topic
 
 _CAYENNE = {
     "temperature": "temperatureSensor",
@@ -34,19 +33,8 @@ def _uuid(text: str) -> str:
 
 class ChirpstackV4Encoder(Encoder):
     format = "chirpstack-v4"
-    kinds = frozenset(
-        {"air", "air_quality", "particulates", "pm", "climate", "weather", "noise", "parking", "waste", "water"}
-    )
-    default_keys: ClassVar[Mapping[str, str]] = {
-        "relativeHumidity": "humidity",
-        "atmosphericPressure": "pressure",
-        "pm25": "pm2_5",
-        "windSpeed": "wind_speed",
-        "windDirection": "wind_direction",
-        "precipitation": "rainfall",
-        "waterTemperature": "water_temperature",
-        "waterLevel": "water_level",
-    }
+    kinds = LORAWAN_KINDS
+    default_keys = LORAWAN_DECODER_KEYS
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         device = sample.device

@@ -17,7 +17,7 @@ import orjson
 from hub.labs import LabConfig, Source
 from hub.vocabulary import load_vocabulary
 from simulators.devices import Device
-from simulators.encoders import Encoder, Sample, fill_topic, from_canonical, round_to
+from simulators.encoders import GENERAL_KINDS, Encoder, Sample, fill_topic, from_canonical, round_to
 
 _JSONPATH_STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\['([^']+)'\]")
 _EPOCH_SCALE = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1, "auto": 1_000_000}
@@ -54,21 +54,7 @@ def _options(source: Source) -> dict[str, Any]:
 
 class JsonEncoder(Encoder):
     format = "json"
-    kinds = frozenset(
-        {
-            "air",
-            "air_quality",
-            "particulates",
-            "pm",
-            "climate",
-            "weather",
-            "noise",
-            "traffic",
-            "parking",
-            "waste",
-            "water",
-        }
-    )
+    kinds = GENERAL_KINDS
 
     def fit(self, device: Device, source: Source) -> int | None:
         options = _options(source)

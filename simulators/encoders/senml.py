@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from hub.labs import LabConfig, Source
-from simulators.encoders import Encoder, Sample, fill_topic
+from simulators.encoders import GENERAL_KINDS, Encoder, Sample, fill_topic
 
 # SenML unit symbols (RFC 8428 section 12.1 and the units the hub knows).
 _SENML_UNITS = {"F": "Fah"}
@@ -20,21 +20,7 @@ _SENML_UNITS = {"F": "Fah"}
 
 class SenmlEncoder(Encoder):
     format = "senml"
-    kinds = frozenset(
-        {
-            "air",
-            "air_quality",
-            "particulates",
-            "pm",
-            "climate",
-            "weather",
-            "noise",
-            "traffic",
-            "parking",
-            "waste",
-            "water",
-        }
-    )
+    kinds = GENERAL_KINDS
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         device = sample.device
