@@ -59,7 +59,8 @@ def stale(out_dir: Path = DASHBOARD_JSON_DIR) -> list[str]:
     """Names of the JSON files that differ from what the code builds (missing, changed or orphaned)."""
     files = rendered()
     problems = [
-        name for name, text in files.items()
+        name
+        for name, text in files.items()
         if not (out_dir / name).exists() or (out_dir / name).read_text(encoding="utf-8") != text
     ]
     problems += [path.name for path in out_dir.glob("*.json") if path.name not in files]

@@ -34,8 +34,9 @@ def query(statement: str, ref_id: str = "A") -> InfluxQL:
     return InfluxQL(statement).ref_id(ref_id).datasource(DATASOURCE)
 
 
-def influx_variable(name: str, label: str, statement: str, *, multi: bool = False,
-                    regex: str | None = None, description: str = "") -> dash.QueryVariable:
+def influx_variable(
+    name: str, label: str, statement: str, *, multi: bool = False, regex: str | None = None, description: str = ""
+) -> dash.QueryVariable:
     variable = (
         dash.QueryVariable(name)
         .label(label)
@@ -55,13 +56,16 @@ def influx_variable(name: str, label: str, statement: str, *, multi: bool = Fals
 
 
 def thresholds(*steps: tuple[float | None, str]) -> dash.ThresholdsConfig:
-    return dash.ThresholdsConfig().mode(models.ThresholdsMode.ABSOLUTE).steps(
-        [models.Threshold(value=value, color=color) for value, color in steps]
+    return (
+        dash.ThresholdsConfig()
+        .mode(models.ThresholdsMode.ABSOLUTE)
+        .steps([models.Threshold(value=value, color=color) for value, color in steps])
     )
 
 
-def transformation(transform_id: str, options: dict[str, object], *, ref_id: str | None = None
-                   ) -> models.DataTransformerConfig:
+def transformation(
+    transform_id: str, options: dict[str, object], *, ref_id: str | None = None
+) -> models.DataTransformerConfig:
     """A Grafana transformation; ``ref_id`` limits it to one query's frames."""
     matcher = models.MatcherConfig(id_val="byRefId", options=ref_id) if ref_id else None
     return models.DataTransformerConfig(id_val=transform_id, options=options, filter_val=matcher)

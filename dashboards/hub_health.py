@@ -35,7 +35,8 @@ def _total(title: str, field: str, description: str, *, bad_above: float | None 
         .with_target(query(f'SELECT sum("{field}") FROM {STATS} WHERE {PER_LAB} AND $timeFilter'))
         .thresholds(thresholds(*steps))
         .graph_mode(common_models.BigValueGraphMode.NONE)
-        .span(6).height(4)
+        .span(6)
+        .height(4)
     )
 
 
@@ -45,13 +46,17 @@ def _per_lab(title: str, field: str, description: str) -> timeseries.Panel:
         .title(title)
         .description(description)
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT sum("{field}") FROM {STATS} WHERE {PER_LAB} AND $timeFilter '
-            'GROUP BY time($__interval), "lab" fill(0)'
-        ).alias("$tag_lab"))
-        .draw_style(common_models.GraphDrawStyle.BARS).fill_opacity(60)
+        .with_target(
+            query(
+                f'SELECT sum("{field}") FROM {STATS} WHERE {PER_LAB} AND $timeFilter '
+                'GROUP BY time($__interval), "lab" fill(0)'
+            ).alias("$tag_lab")
+        )
+        .draw_style(common_models.GraphDrawStyle.BARS)
+        .fill_opacity(60)
         .stacking(_stacked())
-        .span(12).height(8)
+        .span(12)
+        .height(8)
     )
 
 
@@ -68,12 +73,17 @@ def _dead_letters() -> timeseries.Panel:
             "store with its payload. Lab 'unknown' counts messages on topics no lab claims."
         )
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT sum("rejected") FROM {STATS} WHERE $timeFilter GROUP BY time($__interval), "lab", "reason" fill(0)'
-        ).alias("$tag_lab: $tag_reason"))
-        .draw_style(common_models.GraphDrawStyle.BARS).fill_opacity(60)
+        .with_target(
+            query(
+                f'SELECT sum("rejected") FROM {STATS} WHERE $timeFilter '
+                'GROUP BY time($__interval), "lab", "reason" fill(0)'
+            ).alias("$tag_lab: $tag_reason")
+        )
+        .draw_style(common_models.GraphDrawStyle.BARS)
+        .fill_opacity(60)
         .stacking(_stacked())
-        .span(12).height(8)
+        .span(12)
+        .height(8)
     )
 
 
@@ -86,16 +96,22 @@ def _write_latency() -> timeseries.Panel:
             "nothing are left out) and the slowest single write."
         )
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT mean("write_latency_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
-            "GROUP BY time($__interval) fill(null)"
-        ).alias("mean"))
-        .with_target(query(
-            f'SELECT max("write_latency_max_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
-            "GROUP BY time($__interval) fill(null)", "B"
-        ).alias("max"))
+        .with_target(
+            query(
+                f'SELECT mean("write_latency_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
+                "GROUP BY time($__interval) fill(null)"
+            ).alias("mean")
+        )
+        .with_target(
+            query(
+                f'SELECT max("write_latency_max_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
+                "GROUP BY time($__interval) fill(null)",
+                "B",
+            ).alias("max")
+        )
         .unit("ms")
-        .span(12).height(8)
+        .span(12)
+        .height(8)
     )
 
 
@@ -105,11 +121,14 @@ def _writes() -> timeseries.Panel:
         .title("Batches, lines and retries")
         .description("Batches written, line-protocol lines in them, and write attempts retried after a failure.")
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT sum("batches") AS "batches", sum("batch_lines") AS "lines", sum("write_retries") AS "retries" '
-            f"FROM {STATS} WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(0)"
-        ).alias("$col"))
-        .span(12).height(8)
+        .with_target(
+            query(
+                f'SELECT sum("batches") AS "batches", sum("batch_lines") AS "lines", sum("write_retries") AS "retries" '
+                f"FROM {STATS} WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(0)"
+            ).alias("$col")
+        )
+        .span(12)
+        .height(8)
     )
 
 
@@ -122,12 +141,15 @@ def _depths() -> timeseries.Panel:
             "to MQTT) while InfluxDB is unreachable; it drains, oldest first, once InfluxDB answers again."
         )
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT max("queue_depth") AS "queue", max("spool_depth") AS "spool" FROM {STATS} '
-            f"WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(null)"
-        ).alias("$col"))
+        .with_target(
+            query(
+                f'SELECT max("queue_depth") AS "queue", max("spool_depth") AS "spool" FROM {STATS} '
+                f"WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(null)"
+            ).alias("$col")
+        )
         .min(0)
-        .span(12).height(8)
+        .span(12)
+        .height(8)
     )
 
 
@@ -141,15 +163,18 @@ def build() -> models.Dashboard:
         .time("now-6h", "now")
         .refresh("30s")
         .readonly()
-        .link(dash.DashboardLink("Nordic cities compared").type(models.DashboardLinkType.LINK)
-              .url("/d/citylab-cities").keep_time(True))
+        .link(
+            dash.DashboardLink("Nordic cities compared")
+            .type(models.DashboardLinkType.LINK)
+            .url("/d/citylab-cities")
+            .keep_time(True)
+        )
     )
     panels = [
         _total("Messages received", "messages", "MQTT messages routed to a lab over the range."),
         _total("Readings written", "readings", "Readings written to InfluxDB over the range."),
         _total("Dead letters", "dead_letters", "Messages or readings refused over the range.", bad_above=1),
-        _total("Unmapped keys", "unmapped", "Payload keys no quantity matched (kept out of the store).",
-               bad_above=1),
+        _total("Unmapped keys", "unmapped", "Payload keys no quantity matched (kept out of the store).", bad_above=1),
         _per_lab("Messages received per lab", "messages", "MQTT messages per lab per time bucket."),
         _per_lab("Readings written per lab", "readings", "Readings written per lab per time bucket."),
         _dead_letters(),

@@ -35,8 +35,13 @@ class InfluxQLQuery(cogvariants.Dataquery):
     alias: str | None
 
     def __init__(
-        self, query: str = "", *, ref_id: str | None = None, hide: bool | None = None,
-        datasource: DataSourceRef | None = None, result_format: ResultFormat = "time_series",
+        self,
+        query: str = "",
+        *,
+        ref_id: str | None = None,
+        hide: bool | None = None,
+        datasource: DataSourceRef | None = None,
+        result_format: ResultFormat = "time_series",
         alias: str | None = None,
     ) -> None:
         self.query = query

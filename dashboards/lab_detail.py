@@ -22,7 +22,7 @@ UID = "citylab-lab-detail"
 TITLE = "City lab detail"
 
 # The filter every panel applies: the chosen lab and its chosen devices.
-LAB_FILTER = "\"lab\" = '$lab' AND \"device\" =~ /^$device$/"
+LAB_FILTER = '"lab" = \'$lab\' AND "device" =~ /^$device$/'
 # Every chosen quantity at once, as an InfluxQL measurement list ("pm25","no2").
 QUANTITIES = "${quantity:doublequote}"
 # How far back the last-seen table looks, so a device silent for days still shows.
@@ -35,12 +35,17 @@ def _per_device_series() -> timeseries.Panel:
         .title("$quantity per device")
         .description("Mean per time bucket, one series per device; repeated for each chosen quantity.")
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT mean("value") FROM "$quantity" WHERE {LAB_FILTER} AND $timeFilter '
-            'GROUP BY time($__interval), "device" fill(null)'
-        ).alias("$tag_device"))
-        .repeat("quantity").repeat_direction("h").max_per_row(2)
-        .span(24).height(8)
+        .with_target(
+            query(
+                f'SELECT mean("value") FROM "$quantity" WHERE {LAB_FILTER} AND $timeFilter '
+                'GROUP BY time($__interval), "device" fill(null)'
+            ).alias("$tag_device")
+        )
+        .repeat("quantity")
+        .repeat_direction("h")
+        .max_per_row(2)
+        .span(24)
+        .height(8)
     )
 
 
@@ -54,23 +59,36 @@ def _last_seen() -> table.Panel:
             "not listed at all."
         )
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT last("value") AS "last value" FROM {QUANTITIES} WHERE {LAB_FILTER} AND $timeFilter '
-            'GROUP BY "device"'
-        ).as_table())
+        .with_target(
+            query(
+                f'SELECT last("value") AS "last value" FROM {QUANTITIES} WHERE {LAB_FILTER} AND $timeFilter '
+                'GROUP BY "device"'
+            ).as_table()
+        )
         .time_from(LAST_SEEN_WINDOW)
-        .transformations([
-            transformation("groupBy", {"fields": {
-                "device": {"operation": "groupby", "aggregations": []},
-                "Time": {"operation": "aggregate", "aggregations": ["max"]},
-            }}),
-            transformation("organize", {"renameByName": {"Time (max)": "last seen"}}),
-            transformation("sortBy", {"sort": [{"field": "last seen", "desc": False}]}),
-        ])
-        .override_by_name("last seen", [
-            models.DynamicConfigValue(id_val="unit", value="dateTimeFromNow"),
-        ])
-        .span(8).height(10)
+        .transformations(
+            [
+                transformation(
+                    "groupBy",
+                    {
+                        "fields": {
+                            "device": {"operation": "groupby", "aggregations": []},
+                            "Time": {"operation": "aggregate", "aggregations": ["max"]},
+                        }
+                    },
+                ),
+                transformation("organize", {"renameByName": {"Time (max)": "last seen"}}),
+                transformation("sortBy", {"sort": [{"field": "last seen", "desc": False}]}),
+            ]
+        )
+        .override_by_name(
+            "last seen",
+            [
+                models.DynamicConfigValue(id_val="unit", value="dateTimeFromNow"),
+            ],
+        )
+        .span(8)
+        .height(10)
     )
 
 
@@ -80,27 +98,34 @@ def _activity() -> statushistory.Panel:
         .title("Device activity")
         .description("Readings per device and quantity per time bucket: red buckets are silent.")
         .datasource(DATASOURCE)
-        .with_target(query(
-            f'SELECT count("value") FROM {QUANTITIES} WHERE {LAB_FILTER} AND $timeFilter '
-            'GROUP BY time($__interval), "device" fill(0)'
-        ).alias("$tag_device ($measurement)"))
+        .with_target(
+            query(
+                f'SELECT count("value") FROM {QUANTITIES} WHERE {LAB_FILTER} AND $timeFilter '
+                'GROUP BY time($__interval), "device" fill(0)'
+            ).alias("$tag_device ($measurement)")
+        )
         .thresholds(thresholds((None, "red"), (1, "green")))
         .color_scheme(dash.FieldColor().mode(models.FieldColorModeId.THRESHOLDS))
         .show_value(common_models.VisibilityMode.NEVER)
-        .span(8).height(10)
+        .span(8)
+        .height(10)
     )
 
 
 def _devices_map() -> geomap.Panel:
-    return device_map(
-        "Devices of $lab",
-        "Each device at its last known position, coloured by its latest value of the chosen quantities.",
-        query(
-            'SELECT last("value") AS "value", last("lat") AS "lat", last("lon") AS "lon" '
-            f'FROM {QUANTITIES} WHERE {LAB_FILTER} AND $timeFilter GROUP BY "device"'
-        ).as_table(),
-        fit_view(),
-    ).span(8).height(10)
+    return (
+        device_map(
+            "Devices of $lab",
+            "Each device at its last known position, coloured by its latest value of the chosen quantities.",
+            query(
+                'SELECT last("value") AS "value", last("lat") AS "lat", last("lon") AS "lon" '
+                f'FROM {QUANTITIES} WHERE {LAB_FILTER} AND $timeFilter GROUP BY "device"'
+            ).as_table(),
+            fit_view(),
+        )
+        .span(8)
+        .height(10)
+    )
 
 
 def build() -> models.Dashboard:
@@ -114,15 +139,30 @@ def build() -> models.Dashboard:
         .refresh("1m")
         .readonly()
         .with_variable(influx_variable("city", "City", 'SHOW TAG VALUES WITH KEY = "city"'))
-        .with_variable(influx_variable("lab", "Lab", "SHOW TAG VALUES WITH KEY = \"lab\" WHERE \"city\" = '$city'"))
-        .with_variable(influx_variable(
-            "quantity", "Quantity", "SHOW MEASUREMENTS WHERE \"lab\" = '$lab'", multi=True, regex=QUANTITY_REGEX,
-        ))
-        .with_variable(influx_variable(
-            "device", "Device", "SHOW TAG VALUES WITH KEY = \"device\" WHERE \"lab\" = '$lab'", multi=True,
-        ))
-        .link(dash.DashboardLink("Nordic cities compared").type(models.DashboardLinkType.LINK)
-              .url("/d/citylab-cities").keep_time(True))
+        .with_variable(influx_variable("lab", "Lab", 'SHOW TAG VALUES WITH KEY = "lab" WHERE "city" = \'$city\''))
+        .with_variable(
+            influx_variable(
+                "quantity",
+                "Quantity",
+                "SHOW MEASUREMENTS WHERE \"lab\" = '$lab'",
+                multi=True,
+                regex=QUANTITY_REGEX,
+            )
+        )
+        .with_variable(
+            influx_variable(
+                "device",
+                "Device",
+                'SHOW TAG VALUES WITH KEY = "device" WHERE "lab" = \'$lab\'',
+                multi=True,
+            )
+        )
+        .link(
+            dash.DashboardLink("Nordic cities compared")
+            .type(models.DashboardLinkType.LINK)
+            .url("/d/citylab-cities")
+            .keep_time(True)
+        )
     )
     for panel in number_panels([_last_seen(), _devices_map(), _activity(), _per_device_series()]):
         builder = builder.with_panel(panel)

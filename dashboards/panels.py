@@ -25,17 +25,19 @@ def device_map(title: str, description: str, target: InfluxQL, view: geomap.MapV
             .latitude("lat")
             .longitude("lon")
         )
-        .config({
-            "showLegend": True,
-            "style": {
-                "color": {"field": "value", "fixed": "dark-green"},
-                "opacity": 0.8,
-                "size": {"fixed": 7, "min": 4, "max": 12},
-                "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
-                "text": {"field": "device", "fixed": "", "mode": "field"},
-                "textConfig": {"fontSize": 10, "offsetY": -12, "textAlign": "center", "textBaseline": "bottom"},
-            },
-        })
+        .config(
+            {
+                "showLegend": True,
+                "style": {
+                    "color": {"field": "value", "fixed": "dark-green"},
+                    "opacity": 0.8,
+                    "size": {"fixed": 7, "min": 4, "max": 12},
+                    "symbol": {"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
+                    "text": {"field": "device", "fixed": "", "mode": "field"},
+                    "textConfig": {"fontSize": 10, "offsetY": -12, "textAlign": "center", "textBaseline": "bottom"},
+                },
+            }
+        )
         .tooltip(True)
     )
     return (

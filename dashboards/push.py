@@ -99,10 +99,14 @@ def push_dashboards(api: Any) -> list[str]:
     uids = []
     for uid, build in DASHBOARDS.items():
         model = json.loads(render(build()))
-        api.dashboard.update_dashboard({
-            "dashboard": model, "folderUid": FOLDER_UID, "overwrite": True,
-            "message": "citylab dashboards push",
-        })
+        api.dashboard.update_dashboard(
+            {
+                "dashboard": model,
+                "folderUid": FOLDER_UID,
+                "overwrite": True,
+                "message": "citylab dashboards push",
+            }
+        )
         log.info("saved dashboard %s", uid)
         uids.append(uid)
     return uids

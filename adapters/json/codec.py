@@ -156,9 +156,7 @@ def _record(record: Any, message: Any, options: JsonOptions, where: str) -> list
             if isinstance(value, dict | list):
                 raise DecodeError(f"{where}: {spec.path!r} is {type_name(value)}, not a value")
             observations.append(
-                RawObservation(
-                    key=spec.quantity, value=value, unit=unit, time=time, device=device, lat=lat, lon=lon
-                )
+                RawObservation(key=spec.quantity, value=value, unit=unit, time=time, device=device, lat=lat, lon=lon)
             )
     if not observations:
         looked = ", ".join(repr(spec.path) for spec in options.values)

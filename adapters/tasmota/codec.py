@@ -53,7 +53,12 @@ def _temp_unit(message: dict[str, Any]) -> str | None:
 
 
 def _sensor_values(
-    key: str, field: str, value: Any, time: str | None, temp_unit: str | None, pressure_unit: str | None,
+    key: str,
+    field: str,
+    value: Any,
+    time: str | None,
+    temp_unit: str | None,
+    pressure_unit: str | None,
     depth: int,
 ) -> list[RawObservation]:
     """``key`` is the dotted path (``SDS0X1.PM2.5``), ``field`` its last member (``PM2.5``, which has a dot)."""

@@ -93,7 +93,10 @@ class V2Writer:
 
         try:
             self._api.write(
-                bucket=self._bucket, org=self._org, record="\n".join(lines), write_precision=WritePrecision.NS  # type: ignore[arg-type]
+                bucket=self._bucket,
+                org=self._org,
+                record="\n".join(lines),
+                write_precision=WritePrecision.NS,  # type: ignore[arg-type]
             )
         except ApiException as exc:
             raise _classify(int(exc.status or 0), str(exc.body or exc.reason)) from exc

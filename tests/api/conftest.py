@@ -136,8 +136,9 @@ def network(influx: InfluxDB1, tmp_path_factory: pytest.TempPathFactory) -> Iter
         wait_for_rows(client, 'SELECT "value" FROM temperature', 1)
         client.close()
         wait_for_dead_letters(data_dir, 2)
-        yield Network(database, data_dir, f"http://127.0.0.1:{port}", hub,
-                      api_settings(broker, influx, database, data_dir))
+        yield Network(
+            database, data_dir, f"http://127.0.0.1:{port}", hub, api_settings(broker, influx, database, data_dir)
+        )
     finally:
         exit_code = hub.terminate()
         broker.stop()

@@ -11,8 +11,16 @@ from hub.api import create_app
 pytestmark = pytest.mark.integration
 
 READ, ADMIN = "read-secret", "admin-secret"
-READ_PATHS = ["/labs", "/labs/aarhus-city-lab", "/quantities", "/devices", "/readings?quantity=pm25",
-              "/compare?quantity=pm25&cities=aarhus", "/deadletters", "/metrics"]
+READ_PATHS = [
+    "/labs",
+    "/labs/aarhus-city-lab",
+    "/quantities",
+    "/devices",
+    "/readings?quantity=pm25",
+    "/compare?quantity=pm25&cities=aarhus",
+    "/deadletters",
+    "/metrics",
+]
 
 
 @pytest.fixture(scope="module")

@@ -16,32 +16,52 @@ def by_city(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_pm25_hourly_comparison_is_exact(client):
-    response = client.get("/compare", params={"quantity": "pm25", "cities": "aarhus,copenhagen", "from": START,
-                                              "to": END, "every": "1h"})
+    response = client.get(
+        "/compare", params={"quantity": "pm25", "cities": "aarhus,copenhagen", "from": START, "to": END, "every": "1h"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["quantity"], body["unit"], body["from"], body["to"], body["every"], body["buckets"]) == (
-        "pm25", "ug/m3", START, END, "1h", 6,
+        "pm25",
+        "ug/m3",
+        START,
+        END,
+        "1h",
+        6,
     )
-    assert body["who_guideline"] == {"name": "WHO 2021 24 h guideline", "value": 15.0, "unit": "ug/m3",
-                                     "period": "24h"}
+    assert body["who_guideline"] == {"name": "WHO 2021 24 h guideline", "value": 15.0, "unit": "ug/m3", "period": "24h"}
     cities = by_city(body)
     assert [entry["city"] for entry in body["cities"]] == ["aarhus", "copenhagen"]
     # Aarhus: 10, 20 | 30 | - | 4, 8 | 16 | -   → hourly means 15, 30, 6, 16; only 30 and 16 are above 15.
     assert cities["aarhus"] == {
-        "city": "aarhus", "readings": 6, "mean": pytest.approx(88 / 6), "max": 30.0, "unit": "ug/m3",
-        "buckets_with_data": 4, "coverage": pytest.approx(4 / 6), "hours_with_data": 4, "hours_above_who": 2,
+        "city": "aarhus",
+        "readings": 6,
+        "mean": pytest.approx(88 / 6),
+        "max": 30.0,
+        "unit": "ug/m3",
+        "buckets_with_data": 4,
+        "coverage": pytest.approx(4 / 6),
+        "hours_with_data": 4,
+        "hours_above_who": 2,
     }
     # Copenhagen: 40 at 00:30, 5 at 05:00.
     assert cities["copenhagen"] == {
-        "city": "copenhagen", "readings": 2, "mean": 22.5, "max": 40.0, "unit": "ug/m3",
-        "buckets_with_data": 2, "coverage": pytest.approx(2 / 6), "hours_with_data": 2, "hours_above_who": 1,
+        "city": "copenhagen",
+        "readings": 2,
+        "mean": 22.5,
+        "max": 40.0,
+        "unit": "ug/m3",
+        "buckets_with_data": 2,
+        "coverage": pytest.approx(2 / 6),
+        "hours_with_data": 2,
+        "hours_above_who": 1,
     }
 
 
 def test_coverage_follows_every_but_who_hours_stay_hourly(client):
-    body = client.get("/compare", params={"quantity": "pm25", "cities": "copenhagen,aarhus", "from": START,
-                                          "to": END, "every": "2h"}).json()
+    body = client.get(
+        "/compare", params={"quantity": "pm25", "cities": "copenhagen,aarhus", "from": START, "to": END, "every": "2h"}
+    ).json()
     assert body["buckets"] == 3
     cities = by_city(body)
     assert [entry["city"] for entry in body["cities"]] == ["copenhagen", "aarhus"]  # in the order asked
@@ -62,12 +82,22 @@ def test_no2_guideline_applies_to_converted_values(client):
 def test_a_city_without_data_and_a_quantity_without_guideline(client):
     body = client.get("/compare", params={"quantity": "o3", "cities": "aarhus", "from": START, "to": END}).json()
     assert body["who_guideline"]["period"] == "8h"
-    assert body["cities"] == [{
-        "city": "aarhus", "readings": 0, "mean": None, "max": None, "unit": "ug/m3", "buckets_with_data": 0,
-        "coverage": 0.0, "hours_with_data": 0, "hours_above_who": 0,
-    }]
-    body = client.get("/compare", params={"quantity": "temperature", "cities": "aarhus", "from": START,
-                                          "to": END}).json()
+    assert body["cities"] == [
+        {
+            "city": "aarhus",
+            "readings": 0,
+            "mean": None,
+            "max": None,
+            "unit": "ug/m3",
+            "buckets_with_data": 0,
+            "coverage": 0.0,
+            "hours_with_data": 0,
+            "hours_above_who": 0,
+        }
+    ]
+    body = client.get(
+        "/compare", params={"quantity": "temperature", "cities": "aarhus", "from": START, "to": END}
+    ).json()
     assert body["who_guideline"] is None
     (city,) = body["cities"]
     assert (city["readings"], city["mean"], city["hours_above_who"]) == (1, 5.0, None)
@@ -84,8 +114,9 @@ def test_a_city_without_data_and_a_quantity_without_guideline(client):
     ],
 )
 def test_bad_comparisons_are_refused(client, params, status, fragment):
-    response = client.get("/compare", params={"quantity": "pm25", "cities": "aarhus", "from": START, "to": END,
-                                              **params})
+    response = client.get(
+        "/compare", params={"quantity": "pm25", "cities": "aarhus", "from": START, "to": END, **params}
+    )
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert fragment in response.json()["detail"]

@@ -50,29 +50,40 @@ def test_replay_after_a_mapping_fix_writes_what_now_decodes(hub_factory, broker,
     shutil.copytree(LABS_DIR, labs)
     hub_factory(labs=labs)
     harbour = AARHUS_TOPIC.format(device="harbour-1")
-    publish_all(broker.port, [
-        # The probe's firmware sends millimetres, but the lab config says centimetres: 25 m and 30 m, refused.
-        (harbour, ttn_uplink("h", {"level_cm": 2500}, "2026-03-01T10:00:00Z")),
-        (harbour, ttn_uplink("h", {"level_cm": 3000, "temp_water": 7.5}, "2026-03-01T11:00:00Z")),
-        (harbour, TRUNCATED),
-    ])
+    publish_all(
+        broker.port,
+        [
+            # The probe's firmware sends millimetres, but the lab config says centimetres: 25 m and 30 m, refused.
+            (harbour, ttn_uplink("h", {"level_cm": 2500}, "2026-03-01T10:00:00Z")),
+            (harbour, ttn_uplink("h", {"level_cm": 3000, "temp_water": 7.5}, "2026-03-01T11:00:00Z")),
+            (harbour, TRUNCATED),
+        ],
+    )
     data_dir = tmp_path / "data"
     wait_for_dead_letters(data_dir, 3)
     wait_for_rows(influxql, 'SELECT "value" FROM waterTemperature', 1)
 
     config = labs / "aarhus-city-lab.yaml"
-    config.write_text(config.read_text().replace("level_cm: {quantity: waterLevel, unit: cm}",
-                                                 "level_cm: {quantity: waterLevel, unit: mm}"))
-    settings = api_settings(broker, influx, database, data_dir, api_admin_token=ADMIN).model_copy(
-        update={"labs": labs}
+    config.write_text(
+        config.read_text().replace(
+            "level_cm: {quantity: waterLevel, unit: cm}", "level_cm: {quantity: waterLevel, unit: mm}"
+        )
     )
+    settings = api_settings(broker, influx, database, data_dir, api_admin_token=ADMIN).model_copy(update={"labs": labs})
     auth = {"Authorization": f"Bearer {ADMIN}"}
     with TestClient(create_app(settings)) as api:
         assert api.post("/deadletters/replay", json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
 
         dry = api.post("/deadletters/replay", json={"dry_run": True}, headers=auth).json()
-        assert dry == {"selected": 3, "decoded": 2, "still_failing": 1, "readings_written": 3,
-                       "new_dead_letters": 0, "dry_run": True, "still_failing_reasons": {"decode_error": 1}}
+        assert dry == {
+            "selected": 3,
+            "decoded": 2,
+            "still_failing": 1,
+            "readings_written": 3,
+            "new_dead_letters": 0,
+            "dry_run": True,
+            "still_failing_reasons": {"decode_error": 1},
+        }
         assert len(api.get("/deadletters").json()["dead_letters"]) == 3
         assert influxql.query('SELECT "value" FROM "waterLevel"') == []
 
@@ -98,20 +109,29 @@ def test_replay_keeps_a_new_rejection_as_a_dead_letter(hub_factory, broker, infl
     labs = tmp_path / "labs"
     shutil.copytree(LABS_DIR, labs)
     hub_factory(labs=labs)
-    publish_all(broker.port, [(AARHUS_TOPIC.format(device="harbour-3"),
-                               ttn_uplink("h", {"level_cm": 9000, "temp_water": 6.0}, "2026-03-01T12:00:00Z"))])
+    publish_all(
+        broker.port,
+        [
+            (
+                AARHUS_TOPIC.format(device="harbour-3"),
+                ttn_uplink("h", {"level_cm": 9000, "temp_water": 6.0}, "2026-03-01T12:00:00Z"),
+            )
+        ],
+    )
     data_dir = tmp_path / "data"
     wait_for_dead_letters(data_dir, 1)
     # A wrong fix: now metres, so 9000 m is still out of range, with a different reason.
     config = labs / "aarhus-city-lab.yaml"
-    config.write_text(config.read_text().replace("level_cm: {quantity: waterLevel, unit: cm}",
-                                                 "level_cm: {quantity: waterLevel, unit: m}"))
-    settings = api_settings(broker, influx, database, data_dir, api_admin_token=ADMIN).model_copy(
-        update={"labs": labs}
+    config.write_text(
+        config.read_text().replace(
+            "level_cm: {quantity: waterLevel, unit: cm}", "level_cm: {quantity: waterLevel, unit: m}"
+        )
     )
+    settings = api_settings(broker, influx, database, data_dir, api_admin_token=ADMIN).model_copy(update={"labs": labs})
     with TestClient(create_app(settings)) as api:
-        result = api.post("/deadletters/replay", json={"reason": "out_of_range"},
-                          headers={"Authorization": f"Bearer {ADMIN}"}).json()
+        result = api.post(
+            "/deadletters/replay", json={"reason": "out_of_range"}, headers={"Authorization": f"Bearer {ADMIN}"}
+        ).json()
         assert (result["selected"], result["decoded"], result["new_dead_letters"]) == (1, 1, 1)
         (letter,) = api.get("/deadletters").json()["dead_letters"]
         assert "waterLevel 9000 m" in letter["reason"]

@@ -43,7 +43,10 @@ def test_labs_come_from_the_configs_without_secrets(client):
     assert [lab["lab"] for lab in body["labs"]] == sorted(configs)
     aarhus = client.get("/labs/aarhus-city-lab").json()
     assert (aarhus["city"], aarhus["name"], aarhus["city_name"], aarhus["formats"]) == (
-        "aarhus", "Aarhus City Lab", "Aarhus", ["ttn-v3"],
+        "aarhus",
+        "Aarhus City Lab",
+        "Aarhus",
+        ["ttn-v3"],
     )
     assert aarhus["sources"][0]["topic"] == "v3/aarhus-city-lab@ttn/devices/+/up"
     assert aarhus["sources"][0]["mapped_keys"]["level_cm"] == "waterLevel"

@@ -26,7 +26,8 @@ def test_health_and_ready_when_everything_answers(client, network):
     assert health["status"] == "ok"
     assert health["checks"]["mqtt"]["ok"] is True
     assert health["checks"]["influxdb"] == {
-        "ok": True, "detail": f"database {network.database} answers at {network.settings.influx_url}",
+        "ok": True,
+        "detail": f"database {network.database} answers at {network.settings.influx_url}",
     }
     assert client.get("/ready").status_code == 200
 
@@ -104,15 +105,26 @@ def test_citylab_api_command_serves_and_stops_on_sigterm(network, influx, tmp_pa
         "CITYLAB_DATA_DIR": str(network.data_dir),
     }
     log = tmp_path / "api.log"
-    process = subprocess.Popen([sys.executable, "-m", "hub.cli", "api", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "api", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/readings", params={
-                    "quantity": "pm25", "city": "copenhagen", "from": "2026-03-01T00:00:00Z",
-                    "to": "2026-03-02T00:00:00Z"}, timeout=5)
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/readings",
+                    params={
+                        "quantity": "pm25",
+                        "city": "copenhagen",
+                        "from": "2026-03-01T00:00:00Z",
+                        "to": "2026-03-02T00:00:00Z",
+                    },
+                    timeout=5,
+                )
                 break
             except httpx.TransportError:
                 assert process.poll() is None, log.read_text()

@@ -51,8 +51,17 @@ def api_schema(app):
 
 # Listed here so each operation is a test of its own; the test below fails if the app has others.
 OPERATIONS = [
-    "GET /health", "GET /ready", "GET /metrics", "GET /labs", "GET /labs/{lab}", "GET /devices", "GET /quantities",
-    "GET /readings", "GET /compare", "GET /deadletters", "POST /deadletters/replay",
+    "GET /health",
+    "GET /ready",
+    "GET /metrics",
+    "GET /labs",
+    "GET /labs/{lab}",
+    "GET /devices",
+    "GET /quantities",
+    "GET /readings",
+    "GET /compare",
+    "GET /deadletters",
+    "POST /deadletters/replay",
 ]
 
 
@@ -74,8 +83,9 @@ def send(http: TestClient, case: schemathesis.Case[Any]) -> httpx.Response:
         body["content"] = body.pop("data")
     headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "connection"}
     try:
-        request = http.build_request(kwargs["method"], kwargs["url"], params=kwargs.get("params"), headers=headers,
-                                     **body)
+        request = http.build_request(
+            kwargs["method"], kwargs["url"], params=kwargs.get("params"), headers=headers, **body
+        )
     except (UnicodeEncodeError, ValueError, TypeError):
         reject()  # not expressible as an HTTP request at all (e.g. a header outside Latin-1)
     response: httpx.Response = http.send(request)
@@ -83,8 +93,14 @@ def send(http: TestClient, case: schemathesis.Case[Any]) -> httpx.Response:
 
 
 # Operations with parameters or a body: the ones invalid (negative) requests can be made for.
-WITH_INPUT = ["GET /labs/{lab}", "GET /devices", "GET /readings", "GET /compare", "GET /deadletters",
-              "POST /deadletters/replay"]
+WITH_INPUT = [
+    "GET /labs/{lab}",
+    "GET /devices",
+    "GET /readings",
+    "GET /compare",
+    "GET /deadletters",
+    "POST /deadletters/replay",
+]
 CASES = [(label, GenerationMode.POSITIVE) for label in OPERATIONS] + [
     (label, GenerationMode.NEGATIVE) for label in WITH_INPUT
 ]
@@ -115,15 +131,22 @@ def test_every_operation_has_examples_and_documented_errors(app):
             ok = operation["responses"]["200"]["content"]
             media = next(iter(ok.values()))
             schema_ref = media.get("schema", {}).get("$ref")
-            has_example = "example" in media or "examples" in media or (
-                schema_ref is not None
-                and "examples" in document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
-            ) or "anyOf" in media.get("schema", {})
+            has_example = (
+                "example" in media
+                or "examples" in media
+                or (
+                    schema_ref is not None
+                    and "examples" in document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
+                )
+                or "anyOf" in media.get("schema", {})
+            )
             assert has_example, f"{where}: no example for the 200 response"
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "query" and parameter["schema"].get("type") == "string":
-                    assert parameter.get("example") is not None or parameter["schema"].get("examples") or (
-                        "enum" in parameter["schema"]
+                    assert (
+                        parameter.get("example") is not None
+                        or parameter["schema"].get("examples")
+                        or ("enum" in parameter["schema"])
                     ), f"{where}: {parameter['name']}"
             if operation.get("parameters") or "requestBody" in operation:
                 problem = operation["responses"]["400"]["content"]["application/problem+json"]

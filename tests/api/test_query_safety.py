@@ -51,7 +51,7 @@ def test_hostile_device_ids_match_nothing_and_break_nothing(client, influx, netw
         {"from": "2026-03-01T00:00:00Z' OR time > 0"},
         {"to": "now()"},
         {"every": "1h), time(1m"},
-        {"every": "1h", "agg": "mean(\"value\")) FROM pm25 --"},
+        {"every": "1h", "agg": 'mean("value")) FROM pm25 --'},
         {"limit": "1; DROP"},
         {"offset": "-1"},
     ],
@@ -77,23 +77,29 @@ def test_device_never_appears_in_the_query_text():
     assert params == {"device": evil}
 
 
-def test_a_device_named_with_quotes_and_separators_reads_back_exactly(hub_factory, broker, influx, database,
-                                                                     influxql, tmp_path):
+def test_a_device_named_with_quotes_and_separators_reads_back_exactly(
+    hub_factory, broker, influx, database, influxql, tmp_path
+):
     from fastapi.testclient import TestClient
 
     from hub.api import create_app
     from tests.api.conftest import api_settings
 
     hub_factory()
-    odd = "o'brien \"q\",city=oslo lab=x"
-    publish_all(broker.port, [
-        (AARHUS_TOPIC.format(device=odd), ttn_uplink("x", {"pm2_5": 3.0}, "2026-03-01T10:00:00Z")),
-        (AARHUS_TOPIC.format(device="plain"), ttn_uplink("x", {"pm2_5": 4.0}, "2026-03-01T10:00:00Z")),
-    ])
+    odd = 'o\'brien "q",city=oslo lab=x'
+    publish_all(
+        broker.port,
+        [
+            (AARHUS_TOPIC.format(device=odd), ttn_uplink("x", {"pm2_5": 3.0}, "2026-03-01T10:00:00Z")),
+            (AARHUS_TOPIC.format(device="plain"), ttn_uplink("x", {"pm2_5": 4.0}, "2026-03-01T10:00:00Z")),
+        ],
+    )
     wait_for_rows(influxql, 'SELECT "value" FROM pm25', 2)
     with TestClient(create_app(api_settings(broker, influx, database, tmp_path / "data"))) as api:
-        body = api.get("/readings", params={"quantity": "pm25", "device": odd, "from": "2026-03-01T00:00:00Z",
-                                            "to": "2026-03-02T00:00:00Z"}).json()
+        body = api.get(
+            "/readings",
+            params={"quantity": "pm25", "device": odd, "from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"},
+        ).json()
         assert [(r["device"], r["city"], r["value"]) for r in body["readings"]] == [(odd, "aarhus", 3.0)]
         devices = api.get("/devices").json()["devices"]
         assert sorted(d["device"] for d in devices) == sorted([odd, "plain"])

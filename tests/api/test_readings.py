@@ -19,7 +19,11 @@ def test_raw_readings_in_time_order_with_units_and_rfc3339_times(client):
     assert response.status_code == 200
     body = response.json()
     assert (body["quantity"], body["unit"], body["from"], body["to"], body["next"]) == (
-        "pm25", "ug/m3", START, END, None,
+        "pm25",
+        "ug/m3",
+        START,
+        END,
+        None,
     )
     assert [(r["time"], r["device"], r["value"], r["unit"]) for r in body["readings"]] == [
         ("2026-03-01T00:10:00Z", "lamp-1", 10.0, "ug/m3"),
@@ -97,14 +101,24 @@ def test_csv_by_query_parameter(client):
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0] == ["time", "city", "lab", "device", "quantity", "value", "unit", "lat", "lon"]
-    assert rows[1] == ["2026-03-01T00:10:00Z", "aarhus", "aarhus-city-lab", "lamp-1", "pm25", "10.0", "ug/m3",
-                       "56.1572", "10.2107"]
+    assert rows[1] == [
+        "2026-03-01T00:10:00Z",
+        "aarhus",
+        "aarhus-city-lab",
+        "lamp-1",
+        "pm25",
+        "10.0",
+        "ug/m3",
+        "56.1572",
+        "10.2107",
+    ]
     assert [row[5] for row in rows[1:]] == ["10.0", "20.0", "30.0", "4.0", "8.0", "16.0"]
 
 
 def test_csv_by_accept_header_and_for_aggregates(client):
     response = client.get(
-        "/readings", params={**WINDOW, "city": "copenhagen", "every": "1h", "agg": "max"},
+        "/readings",
+        params={**WINDOW, "city": "copenhagen", "every": "1h", "agg": "max"},
         headers={"Accept": "text/csv"},
     )
     assert response.headers["content-type"].startswith("text/csv")
@@ -125,8 +139,9 @@ def test_csv_streams_across_chunks(client, monkeypatch):
 
 
 def test_empty_range_is_an_empty_list(client):
-    body = client.get("/readings", params={"quantity": "pm25", "from": "2025-01-01T00:00:00Z",
-                                           "to": "2025-01-02T00:00:00Z"}).json()
+    body = client.get(
+        "/readings", params={"quantity": "pm25", "from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z"}
+    ).json()
     assert body["readings"] == []
 
 

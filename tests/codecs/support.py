@@ -103,8 +103,27 @@ _scalars = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20)
     # Texts that look like numbers, times and units are where parsers slip.
-    | st.sampled_from(["1e999", "-1e999", "nan", "NaN", "inf", "2026-13-45T99:99:99", "2026-03-01T10:00:00",
-                       "1772362800", "1772362800123", "45%", "21.5Cel", "", " ", "0x10", "1_000", "Pa", "F"])
+    | st.sampled_from(
+        [
+            "1e999",
+            "-1e999",
+            "nan",
+            "NaN",
+            "inf",
+            "2026-13-45T99:99:99",
+            "2026-03-01T10:00:00",
+            "1772362800",
+            "1772362800123",
+            "45%",
+            "21.5Cel",
+            "",
+            " ",
+            "0x10",
+            "1_000",
+            "Pa",
+            "F",
+        ]
+    )
 )
 json_values = st.recursive(
     _scalars,

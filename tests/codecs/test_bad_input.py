@@ -26,25 +26,52 @@ WHERE = {
 }
 
 WRONGLY_TYPED = [
-    ("ttn-v3", '{"uplink_message": {"decoded_payload": [21.5]}}',
-     "uplink_message.decoded_payload: expected a JSON object, got an array"),
-    ("chirpstack-v4", '{"object": {"temperature": 1}, "deviceInfo": {"devEui": 42}}',
-     "deviceInfo.devEui: expected a string, got a number"),
-    ("senml", '[{"bn": "d:", "n": "temperature", "v": 1, "t": "yesterday"}]',
-     "record 0.t: expected a number, got a string"),
-    ("ngsi-ld", '{"type": "Notification", "data": {"id": "x"}}',
-     "data: expected a non-empty array of entities, got an object"),
+    (
+        "ttn-v3",
+        '{"uplink_message": {"decoded_payload": [21.5]}}',
+        "uplink_message.decoded_payload: expected a JSON object, got an array",
+    ),
+    (
+        "chirpstack-v4",
+        '{"object": {"temperature": 1}, "deviceInfo": {"devEui": 42}}',
+        "deviceInfo.devEui: expected a string, got a number",
+    ),
+    (
+        "senml",
+        '[{"bn": "d:", "n": "temperature", "v": 1, "t": "yesterday"}]',
+        "record 0.t: expected a number, got a string",
+    ),
+    (
+        "ngsi-ld",
+        '{"type": "Notification", "data": {"id": "x"}}',
+        "data: expected a non-empty array of entities, got an object",
+    ),
     ("fiware-ul", "t|1|h", "group 0: 3 fields where k|v pairs"),
-    ("fiware-json", '{"t": 1, "TimeInstant": {"at": "noon"}}',
-     "measure.TimeInstant: expected an epoch number or an ISO 8601 time, got an object"),
-    ("sensor-community", '{"sensordatavalues": [{"value_type": 1, "value": "2"}]}',
-     "record.sensordatavalues[0].value_type: expected a string, got a number"),
-    ("sensorthings", '{"result": 1, "phenomenonTime": ["2026-01-01T00:00:00Z"]}',
-     "Observation.phenomenonTime: expected an ISO 8601 time or interval, got an array"),
-    ("tasmota", '{"BME280": {"Temperature": 20}, "TempUnit": 1}',
-     "SENSOR message.TempUnit: expected a string, got a number"),
-    ("json", '{"station": ["s"], "ts": 1772362800000, "readings": [{"type": "temperature", "value": 1}]}',
-     "record 0: device at 'station' is an array, not an id"),
+    (
+        "fiware-json",
+        '{"t": 1, "TimeInstant": {"at": "noon"}}',
+        "measure.TimeInstant: expected an epoch number or an ISO 8601 time, got an object",
+    ),
+    (
+        "sensor-community",
+        '{"sensordatavalues": [{"value_type": 1, "value": "2"}]}',
+        "record.sensordatavalues[0].value_type: expected a string, got a number",
+    ),
+    (
+        "sensorthings",
+        '{"result": 1, "phenomenonTime": ["2026-01-01T00:00:00Z"]}',
+        "Observation.phenomenonTime: expected an ISO 8601 time or interval, got an array",
+    ),
+    (
+        "tasmota",
+        '{"BME280": {"Temperature": 20}, "TempUnit": 1}',
+        "SENSOR message.TempUnit: expected a string, got a number",
+    ),
+    (
+        "json",
+        '{"station": ["s"], "ts": 1772362800000, "readings": [{"type": "temperature", "value": 1}]}',
+        "record 0: device at 'station' is an array, not an id",
+    ),
 ]
 
 # Another format's genuine payload, sent to the wrong codec.

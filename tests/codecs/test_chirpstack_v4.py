@@ -25,18 +25,24 @@ def event(obj: object = None, **extra: object) -> str:
 
 
 def test_without_object_the_reason_says_no_decoded_object() -> None:
-    code, detail = failure("chirpstack-v4", fixture("chirpstack_v4", "no_object.json"), lab=LAB,
-                           topic=TOPIC.format(dev="0101010101010101"))
+    code, detail = failure(
+        "chirpstack-v4", fixture("chirpstack_v4", "no_object.json"), lab=LAB, topic=TOPIC.format(dev="0101010101010101")
+    )
     assert code == "decode_error"
     assert "no decoded object" in detail
     assert detail.startswith("chirpstack-v4: object:")
 
 
 def test_cayennelpp_channels_map_and_plus_zero_offset_time_is_utc() -> None:
-    processed = process("chirpstack-v4", event({"temperatureSensor": {"1": 25.5}, "barometer": {"2": 1012.3},
-                                                "illuminanceSensor": {"3": 420}}))
+    processed = process(
+        "chirpstack-v4",
+        event({"temperatureSensor": {"1": 25.5}, "barometer": {"2": 1012.3}, "illuminanceSensor": {"3": 420}}),
+    )
     assert [(r.quantity, r.value) for r in processed.result.readings] == [
-        ("temperature", 25.5), ("atmosphericPressure", 1012.3), ("illuminance", 420.0)]
+        ("temperature", 25.5),
+        ("atmosphericPressure", 1012.3),
+        ("illuminance", 420.0),
+    ]
     assert {r.time_ns for r in processed.result.readings} == {parse_iso_ns("2026-02-01T10:00:00.5Z", None)}
 
 
@@ -68,11 +74,20 @@ def test_bad_position_tags_are_named(tags: dict[str, object], message: str) -> N
 
 
 def test_history_frames_land_at_their_own_times_and_live_values_at_the_event_time() -> None:
-    processed = process("chirpstack-v4", event({"temperature": 30.8, "history": [
-        {"temperature": 27.2, "timestamp": 1665561758}, {"temperature": 26.9, "timestamp": 1665562358}]}))
+    processed = process(
+        "chirpstack-v4",
+        event(
+            {
+                "temperature": 30.8,
+                "history": [
+                    {"temperature": 27.2, "timestamp": 1665561758},
+                    {"temperature": 26.9, "timestamp": 1665562358},
+                ],
+            }
+        ),
+    )
     got = [(r.value, r.time_ns // 10**9) for r in processed.result.readings]
-    assert got == [(30.8, parse_iso_ns("2026-02-01T10:00:00Z", None) // 10**9), (27.2, 1665561758),
-                   (26.9, 1665562358)]
+    assert got == [(30.8, parse_iso_ns("2026-02-01T10:00:00Z", None) // 10**9), (27.2, 1665561758), (26.9, 1665562358)]
 
 
 @pytest.mark.parametrize(
@@ -83,8 +98,10 @@ def test_history_frames_land_at_their_own_times_and_live_values_at_the_event_tim
         (event([1, 2]), "object: expected a JSON object, got an array"),
         (event({"t": 1}, deviceInfo="0101"), "deviceInfo: expected a JSON object, got a string"),
         (event({"t": 1}, time=1658136855), r"uplink event\.time: expected a string, got a number"),
-        (event({"temperature": 1, "history": [{"temperature": 2, "timestamp": True}]}),
-         r"history\[0\]\.timestamp: expected an epoch number or an ISO 8601 time, got a boolean"),
+        (
+            event({"temperature": 1, "history": [{"temperature": 2, "timestamp": True}]}),
+            r"history\[0\]\.timestamp: expected an epoch number or an ISO 8601 time, got a boolean",
+        ),
     ],
 )
 def test_bad_input_names_the_problem_and_where(payload: str, message: str) -> None:

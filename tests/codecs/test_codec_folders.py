@@ -7,8 +7,12 @@ import pytest
 from adapters import codecs
 from tests.codecs.support import ROOT, folder_of
 
-REQUIRED_SECTIONS = ("## Options", "## Defaults when the payload gives no zone or unit",
-                     "## What a lab must tell the hub operator", "## Example")
+REQUIRED_SECTIONS = (
+    "## Options",
+    "## Defaults when the payload gives no zone or unit",
+    "## What a lab must tell the hub operator",
+    "## Example",
+)
 
 
 @pytest.mark.parametrize("format_name", sorted(codecs()))

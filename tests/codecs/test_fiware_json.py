@@ -13,7 +13,10 @@ TOPIC = "/json/trd7b31e0/station-2/attrs"
 def test_flat_object_with_numbers_and_strings() -> None:
     decoded = decode("fiware-json", '{"t": 15, "h": "70", "label": "roof"}', topic=TOPIC)
     assert [(o.key, o.value, o.unit) for o in decoded.observations] == [
-        ("t", 15, None), ("h", "70", None), ("label", "roof", None)]
+        ("t", 15, None),
+        ("h", "70", None),
+        ("label", "roof", None),
+    ]
     assert decoded.device == "station-2"
 
 
@@ -40,10 +43,13 @@ def test_string_value_with_unit_converts() -> None:
 def test_single_attribute_topic_value_or_timestamped_array() -> None:
     single = decode("fiware-json", "21.5", topic=TOPIC + "/t")
     assert [(o.key, o.value) for o in single.observations] == [("t", 21.5)]
-    series = decode("fiware-json", '[{"timestamp": "2026-02-01T10:00:00Z", "value": 44}, {"value": "45"}]',
-                    topic=TOPIC + "/h")
+    series = decode(
+        "fiware-json", '[{"timestamp": "2026-02-01T10:00:00Z", "value": 44}, {"value": "45"}]', topic=TOPIC + "/h"
+    )
     assert [(o.key, o.value, o.time) for o in series.observations] == [
-        ("h", 44, "2026-02-01T10:00:00Z"), ("h", "45", None)]
+        ("h", 44, "2026-02-01T10:00:00Z"),
+        ("h", "45", None),
+    ]
 
 
 def test_null_values_are_skipped() -> None:

@@ -19,13 +19,19 @@ def test_pairs_are_string_values_keyed_by_object_id_with_the_device_from_the_top
 def test_lab_mappings_turn_object_ids_into_quantities() -> None:
     got = process("fiware-ul", "t|-4.5|h|88|pm25|3.1", topic=TOPIC, lab=LAB).result.readings
     assert [(r.quantity, r.value, r.device) for r in got] == [
-        ("temperature", -4.5, "node-7"), ("relativeHumidity", 88.0, "node-7"), ("pm25", 3.1, "node-7")]
+        ("temperature", -4.5, "node-7"),
+        ("relativeHumidity", 88.0, "node-7"),
+        ("pm25", 3.1, "node-7"),
+    ]
 
 
 def test_groups_each_take_their_own_leading_timestamp() -> None:
     decoded = decode("fiware-ul", "2026-02-01T10:00:00Z|t|1#t|2#2026-02-01T10:10:00Z|t|3", topic=TOPIC)
     assert [(o.value, o.time) for o in decoded.observations] == [
-        ("1", "2026-02-01T10:00:00Z"), ("2", None), ("3", "2026-02-01T10:10:00Z")]
+        ("1", "2026-02-01T10:00:00Z"),
+        ("2", None),
+        ("3", "2026-02-01T10:10:00Z"),
+    ]
 
 
 def test_zoneless_group_times_are_in_the_lab_timezone() -> None:

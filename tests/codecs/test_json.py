@@ -17,8 +17,10 @@ NOISE = "odense-city-lab/noise/monitor-3"
 
 def decode_with(options: dict[str, Any], payload: object, topic: str = "") -> DecodedMessage:
     codec = get_codec("json")
-    return codec.decode(json.dumps(payload).encode(),
-                        DecodeContext(topic=topic, received_ns=RECEIVED_NS, options=codec.parse_options(options)))
+    return codec.decode(
+        json.dumps(payload).encode(),
+        DecodeContext(topic=topic, received_ns=RECEIVED_NS, options=codec.parse_options(options)),
+    )
 
 
 WIDE = {"time": "ts", "values": [{"path": "t", "quantity": "temperature"}]}
@@ -54,28 +56,46 @@ def test_iso_times_pass_through_and_zoneless_is_lab_local() -> None:
 
 
 def test_long_layout_maps_names_and_units_per_record() -> None:
-    payload = {"station": "s-1", "ts": 1772362800000, "position": {"lat": "55.40", "lng": 10.39},
-               "readings": [{"type": "temperature", "value": 41, "unit": "F"}, {"type": "rh", "value": "80"}]}
+    payload = {
+        "station": "s-1",
+        "ts": 1772362800000,
+        "position": {"lat": "55.40", "lng": 10.39},
+        "readings": [{"type": "temperature", "value": 41, "unit": "F"}, {"type": "rh", "value": "80"}],
+    }
     got = process("json", json.dumps(payload), topic=AIR, lab=LAB).result.readings
     assert [(r.quantity, r.value, r.device, r.lat) for r in got] == [
-        ("temperature", 5.0, "s-1", 55.4), ("relativeHumidity", 80.0, "s-1", 55.4)]
+        ("temperature", 5.0, "s-1", 55.4),
+        ("relativeHumidity", 80.0, "s-1", 55.4),
+    ]
 
 
 def test_record_values_override_message_values() -> None:
-    payload = {"station": "s-1", "ts": 1772362800000,
-               "readings": [{"type": "temperature", "value": 1, "station": "s-2", "ts": 1772362860000}]}
+    payload = {
+        "station": "s-1",
+        "ts": 1772362800000,
+        "readings": [{"type": "temperature", "value": 1, "station": "s-2", "ts": 1772362860000}],
+    }
     got = process("json", json.dumps(payload), topic=AIR, lab=LAB).result.readings
     assert [(r.device, r.time_ns) for r in got] == [("s-2", T_2026 + 60 * 10**9)]
 
 
 def test_jsonpath_for_keys_with_dots_and_arrays_of_readings() -> None:
-    options = {"records": "$.data[*]", "device": "id", "values": [
-        {"path": "$['PM2.5']", "quantity": "pm25", "unit": "ug/m3"},
-        {"path": "temps.0", "quantity": "temperature", "unit_path": "unit"}]}
-    decoded = decode_with(options, {"data": [{"id": "a", "PM2.5": 3, "temps": [20, 21], "unit": "C"},
-                                             {"id": 7, "PM2.5": 4}]})
+    options = {
+        "records": "$.data[*]",
+        "device": "id",
+        "values": [
+            {"path": "$['PM2.5']", "quantity": "pm25", "unit": "ug/m3"},
+            {"path": "temps.0", "quantity": "temperature", "unit_path": "unit"},
+        ],
+    }
+    decoded = decode_with(
+        options, {"data": [{"id": "a", "PM2.5": 3, "temps": [20, 21], "unit": "C"}, {"id": 7, "PM2.5": 4}]}
+    )
     assert [(o.key, o.value, o.unit, o.device) for o in decoded.observations] == [
-        ("pm25", 3, "ug/m3", "a"), ("temperature", 20, "C", "a"), ("pm25", 4, "ug/m3", "7")]
+        ("pm25", 3, "ug/m3", "a"),
+        ("temperature", 20, "C", "a"),
+        ("pm25", 4, "ug/m3", "7"),
+    ]
 
 
 def test_payload_array_is_the_records() -> None:
@@ -112,13 +132,20 @@ def test_bad_options_are_refused_when_the_lab_loads(options: dict[str, Any], mes
         ('{"station": "s", "ts": 1, "readings": [5]}', "record 0: expected an object, got a number"),
         ('{"ts": 1772362800000, "readings": [{"type": "t", "value": 1}]}', "record 0: device path 'station' not found"),
         ('{"station": "s", "readings": [{"type": "t", "value": 1}]}', "record 0: time path 'ts' not found"),
-        ('{"station": "s", "ts": true, "readings": [{"type": "t", "value": 1}]}',
-         "record 0: time at 'ts': expected an epoch number or an ISO 8601 time, got a boolean"),
+        (
+            '{"station": "s", "ts": true, "readings": [{"type": "t", "value": 1}]}',
+            "record 0: time at 'ts': expected an epoch number or an ISO 8601 time, got a boolean",
+        ),
         ('{"station": "s", "ts": 1772362800000, "readings": [{"value": 1}]}', "record 0.key: path 'type' not found"),
-        ('{"station": "s", "ts": 1772362800000, "readings": [{"type": "t", "value": {"x": 1}}]}',
-         "record 0.value: 'value' is an object, not a value"),
-        ('{"station": "s", "ts": 1772362800000, "position": {"lat": 91, "lng": 1}, "readings": [{"type": "t", '
-         '"value": 1}]}', r"record 0: coordinate at 'position.lat' is '91', not within ±90 degrees"),
+        (
+            '{"station": "s", "ts": 1772362800000, "readings": [{"type": "t", "value": {"x": 1}}]}',
+            "record 0.value: 'value' is an object, not a value",
+        ),
+        (
+            '{"station": "s", "ts": 1772362800000, "position": {"lat": 91, "lng": 1}, "readings": [{"type": "t", '
+            '"value": 1}]}',
+            r"record 0: coordinate at 'position.lat' is '91', not within ±90 degrees",
+        ),
     ],
 )
 def test_bad_payloads_name_the_record_and_path(payload: str, message: str) -> None:
@@ -129,11 +156,12 @@ def test_bad_payloads_name_the_record_and_path(payload: str, message: str) -> No
 
 def test_wide_record_without_any_configured_value_says_what_was_looked_for() -> None:
     _, detail = failure("json", '{"interval": {"end": 1772362800}, "lafmax": 70}', topic=NOISE, lab=LAB)
-    assert detail == ("json: record 0: none of the configured values found "
-                      "(looked for 'laeq', \"$.env['temp.c']\")")
+    assert detail == ("json: record 0: none of the configured values found (looked for 'laeq', \"$.env['temp.c']\")")
 
 
 def test_without_a_lab_there_is_no_mapping() -> None:
     code, detail = failure("json", '{"t": 1}')
-    assert (code, detail) == ("decode_error", "json: no mapping configured: the json format needs the lab's options "
-                                              "(values or key/value)")
+    assert (code, detail) == (
+        "decode_error",
+        "json: no mapping configured: the json format needs the lab's options (values or key/value)",
+    )

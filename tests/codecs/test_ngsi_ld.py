@@ -65,7 +65,11 @@ def test_traffic_intensity_counts_become_hourly_rates_but_booleans_stay_rejected
 
 @pytest.mark.parametrize("coordinates", [["1E310", 42.8], [12.5, 95.0], ["nan", 1]])
 def test_locations_that_are_no_position_are_named(coordinates: list[object]) -> None:
-    entity = {"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved", "no2": 1,
-              "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": coordinates}}}
+    entity = {
+        "id": "urn:ngsi-ld:AirQualityObserved:x",
+        "type": "AirQualityObserved",
+        "no2": 1,
+        "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": coordinates}},
+    }
     with pytest.raises(DecodeError, match=r"entity\[0\]\.location: \[.*\] is not a \[lon, lat\] position"):
         decode("ngsi-ld", json.dumps(entity))

@@ -124,8 +124,10 @@ def test_oversized_payload_is_refused_before_decoding(format_name: str) -> None:
     assert processed.failure.code == "oversized"
     assert f"{len(payload)} bytes exceeds {limit}" in processed.failure.detail
     # One byte more room and the same payload decodes: the limit, not the content, refused it.
-    assert process(format_name, payload, topic=meta.get("topic", ""), lab=meta.get("lab"),
-                   max_payload=limit + 1).failure is None
+    assert (
+        process(format_name, payload, topic=meta.get("topic", ""), lab=meta.get("lab"), max_payload=limit + 1).failure
+        is None
+    )
 
 
 @pytest.mark.parametrize("format_name", FORMATS)

@@ -10,11 +10,17 @@ TOPIC = "oslo-urban-lab/senml/gw-1"
 
 
 def test_unit_named_records_and_base_name_device() -> None:
-    got = process("senml", '[{"bn": "urn:dev:mac:0024befffe804ff1:", "bt": 1772362800, "n": "temp", "u": "Cel", '
-                           '"v": 3.5}, {"n": "hum", "u": "%RH", "v": 81}]', topic=TOPIC, lab=LAB)
+    got = process(
+        "senml",
+        '[{"bn": "urn:dev:mac:0024befffe804ff1:", "bt": 1772362800, "n": "temp", "u": "Cel", '
+        '"v": 3.5}, {"n": "hum", "u": "%RH", "v": 81}]',
+        topic=TOPIC,
+        lab=LAB,
+    )
     # "temp" is an alias; "hum" is not a known key, so it is unmapped rather than guessed.
     assert [(r.quantity, r.value, r.device) for r in got.result.readings] == [
-        ("temperature", 3.5, "urn:dev:mac:0024befffe804ff1")]
+        ("temperature", 3.5, "urn:dev:mac:0024befffe804ff1")
+    ]
     assert got.result.unmapped_keys == ["hum"]
 
 

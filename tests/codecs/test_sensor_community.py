@@ -13,14 +13,21 @@ PUSH = "reykjavik-air-lab/push/esp8266-998877"
 
 
 def push(*values: tuple[str, object], **extra: object) -> str:
-    return json.dumps({"software_version": "NRZ-2024-135",
-                       "sensordatavalues": [{"value_type": t, "value": v} for t, v in values], **extra})
+    return json.dumps(
+        {
+            "software_version": "NRZ-2024-135",
+            "sensordatavalues": [{"value_type": t, "value": v} for t, v in values],
+            **extra,
+        }
+    )
 
 
 def test_p1_is_pm10_and_p2_is_pm25_from_string_values() -> None:
     got = process("sensor-community", push(("P1", "12.50"), ("P2", "7.25")), topic=PUSH, lab=LAB).result.readings
     assert [(r.quantity, r.value, r.unit, r.device) for r in got] == [
-        ("pm10", 12.5, "ug/m3", "esp8266-998877"), ("pm25", 7.25, "ug/m3", "esp8266-998877")]
+        ("pm10", 12.5, "ug/m3", "esp8266-998877"),
+        ("pm25", 7.25, "ug/m3", "esp8266-998877"),
+    ]
 
 
 def test_pressure_is_pascal_even_when_the_lab_defaults_say_otherwise() -> None:
@@ -36,8 +43,12 @@ def test_sensor_prefixes_are_dropped_but_names_with_underscores_survive() -> Non
 
 
 def test_api_times_are_utc_without_zone_not_the_lab_timezone() -> None:
-    record = {"timestamp": "2026-01-15 08:00:00", "sensor": {"id": 5}, "location": {"latitude": "55.7",
-              "longitude": "12.5", "altitude": ""}, "sensordatavalues": [{"value_type": "temperature", "value": "1"}]}
+    record = {
+        "timestamp": "2026-01-15 08:00:00",
+        "sensor": {"id": 5},
+        "location": {"latitude": "55.7", "longitude": "12.5", "altitude": ""},
+        "sensordatavalues": [{"value_type": "temperature", "value": "1"}],
+    }
     # Copenhagen is UTC+1 in January; Sensor.Community's API time is UTC all the same.
     processed = process("sensor-community", json.dumps(record), topic="reykjavik-air-lab/api", lab=LAB)
     assert processed.result.readings[0].time_ns == parse_iso_ns("2026-01-15T08:00:00Z", None)
@@ -52,20 +63,30 @@ def test_push_timestamp_with_offset_is_kept() -> None:
 
 def test_api_array_records_keep_their_own_device_time_and_position() -> None:
     records = [
-        {"timestamp": "2026-01-15 08:00:00", "sensor": {"id": 1},
-         "location": {"latitude": "64.1", "longitude": "-21.9"},
-         "sensordatavalues": [{"value_type": "P2", "value": "3"}]},
-        {"timestamp": "2026-01-15 08:05:00", "sensor": {"id": 2}, "location": {"latitude": "", "longitude": ""},
-         "sensordatavalues": [{"value_type": "P2", "value": "4"}]},
+        {
+            "timestamp": "2026-01-15 08:00:00",
+            "sensor": {"id": 1},
+            "location": {"latitude": "64.1", "longitude": "-21.9"},
+            "sensordatavalues": [{"value_type": "P2", "value": "3"}],
+        },
+        {
+            "timestamp": "2026-01-15 08:05:00",
+            "sensor": {"id": 2},
+            "location": {"latitude": "", "longitude": ""},
+            "sensordatavalues": [{"value_type": "P2", "value": "4"}],
+        },
     ]
     decoded = decode("sensor-community", json.dumps(records))
     assert [(o.device, o.time, o.lat, o.lon) for o in decoded.observations] == [
-        ("sensor-1", "2026-01-15 08:00:00Z", 64.1, -21.9), ("sensor-2", "2026-01-15 08:05:00Z", None, None)]
+        ("sensor-1", "2026-01-15 08:00:00Z", 64.1, -21.9),
+        ("sensor-2", "2026-01-15 08:05:00Z", None, None),
+    ]
 
 
 def test_local_api_chip_id_names_the_device() -> None:
     assert decode("sensor-community", push(("P1", 1), esp8266id="15432712")).observations[0].device == (
-        "esp8266-15432712")
+        "esp8266-15432712"
+    )
 
 
 @pytest.mark.parametrize(
@@ -76,11 +97,15 @@ def test_local_api_chip_id_names_the_device() -> None:
         ('{"sensordatavalues": {"P1": 1}}', "record.sensordatavalues: expected an array, got an object"),
         ('{"sensordatavalues": [{"value": "1"}]}', r"record.sensordatavalues\[0\].value_type: missing"),
         ('{"sensordatavalues": [{"value_type": "P1"}]}', r"record.sensordatavalues\[0\].value: missing"),
-        ('{"sensordatavalues": [{"value_type": "P1", "value": [1]}]}',
-         r"record.sensordatavalues\[0\].value: expected a number or numeric text, got an array"),
+        (
+            '{"sensordatavalues": [{"value_type": "P1", "value": [1]}]}',
+            r"record.sensordatavalues\[0\].value: expected a number or numeric text, got an array",
+        ),
         ('[{"sensordatavalues": [], "sensor": {"id": "abc"}}]', r"records\[0\].sensor.id: expected an integer id"),
-        ('{"sensordatavalues": [], "location": {"latitude": "x", "longitude": "1"}}',
-         "record.location.latitude: 'x' is not decimal degrees"),
+        (
+            '{"sensordatavalues": [], "location": {"latitude": "x", "longitude": "1"}}',
+            "record.location.latitude: 'x' is not decimal degrees",
+        ),
         ("[]", "records: empty array"),
     ],
 )

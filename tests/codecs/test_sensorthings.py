@@ -17,15 +17,21 @@ def topic(stream: object) -> str:
 
 
 def test_unit_and_quantity_come_from_the_datastream_map() -> None:
-    got = process("sensorthings", '{"phenomenonTime": "2026-02-10T08:00:00Z", "result": 20}', topic=topic(3),
-                  lab=LAB).result.readings
+    got = process(
+        "sensorthings", '{"phenomenonTime": "2026-02-10T08:00:00Z", "result": 20}', topic=topic(3), lab=LAB
+    ).result.readings
     assert [(r.quantity, r.value, r.unit, r.device, r.lat) for r in got] == [
-        ("no2", 38.2, "ug/m3", "torget-aq-1", 58.9705)]
+        ("no2", 38.2, "ug/m3", "torget-aq-1", 58.9705)
+    ]
 
 
 def test_interval_phenomenon_time_is_stamped_at_its_end() -> None:
-    decoded = decode("sensorthings", '{"phenomenonTime": "2026-02-10T07:00:00Z/2026-02-10T08:00:00Z", "result": 1}',
-                     topic=topic(1), lab=LAB)
+    decoded = decode(
+        "sensorthings",
+        '{"phenomenonTime": "2026-02-10T07:00:00Z/2026-02-10T08:00:00Z", "result": 1}',
+        topic=topic(1),
+        lab=LAB,
+    )
     assert decoded.observations[0].time == "2026-02-10T08:00:00Z"
 
 
@@ -36,8 +42,12 @@ def test_result_time_when_no_phenomenon_time_and_zoneless_is_lab_local() -> None
 
 
 def test_datastream_from_body_and_text_ids() -> None:
-    decoded = decode("sensorthings", '{"result": 5, "Datastream": {"@iot.id": 4}}',
-                     topic="stavanger-sensorthings/v1.0/Observations", lab=LAB)
+    decoded = decode(
+        "sensorthings",
+        '{"result": 5, "Datastream": {"@iot.id": 4}}',
+        topic="stavanger-sensorthings/v1.0/Observations",
+        lab=LAB,
+    )
     assert (decoded.observations[0].key, decoded.device) == ("pm25", "valand-aq-2")
 
 
@@ -52,7 +62,8 @@ def test_unknown_datastream_is_a_decode_error_naming_it() -> None:
     processed = process("sensorthings", '{"result": 1}', topic=topic(99), lab=LAB)
     assert processed.failure is not None
     assert processed.failure.detail == (
-        "sensorthings: Datastreams(99): not in the lab's datastream map (options.datastreams)")
+        "sensorthings: Datastreams(99): not in the lab's datastream map (options.datastreams)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,8 +74,11 @@ def test_unknown_datastream_is_a_decode_error_naming_it() -> None:
         ('{"result": 1, "phenomenonTime": 5}', 1, "Observation.phenomenonTime: expected an ISO 8601 time or interval"),
         ('{"result": 1, "phenomenonTime": "2026-02-10T07:00:00Z/"}', 1, "is not a start/end interval"),
         ('{"result": 1, "Datastream": {"@iot.id": 2}}', 1, "2 contradicts the topic's Datastreams\\(1\\)"),
-        ('{"result": 1, "FeatureOfInterest": {"feature": {"type": "Point", "coordinates": ["a", 1]}}}', 1,
-         r"FeatureOfInterest.feature.coordinates: expected \[lon, lat\] numbers"),
+        (
+            '{"result": 1, "FeatureOfInterest": {"feature": {"type": "Point", "coordinates": ["a", 1]}}}',
+            1,
+            r"FeatureOfInterest.feature.coordinates: expected \[lon, lat\] numbers",
+        ),
         ('[{"result": 1}]', 1, "Observation: expected a JSON object, got an array"),
         ('{"result": 1', 1, "Observation is not valid JSON"),
     ],

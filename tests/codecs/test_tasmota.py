@@ -13,30 +13,47 @@ TOPIC = "vejle-makerspace/tele/board-{n}/SENSOR"
 
 
 def test_temp_unit_f_converts_every_temperature_field() -> None:
-    payload = json.dumps({"Time": "2026-01-10T09:00:00", "DS18B20": {"Temperature": 32.0},
-                          "SHT3X": {"Temperature": 50.0, "Humidity": 40}, "TempUnit": "F"})
+    payload = json.dumps(
+        {
+            "Time": "2026-01-10T09:00:00",
+            "DS18B20": {"Temperature": 32.0},
+            "SHT3X": {"Temperature": 50.0, "Humidity": 40},
+            "TempUnit": "F",
+        }
+    )
     got = process("tasmota", payload, topic=TOPIC.format(n=1), lab=LAB).result.readings
-    assert [(r.quantity, r.value) for r in got] == [("temperature", 0.0), ("temperature", 10.0),
-                                                    ("relativeHumidity", 40.0)]
+    assert [(r.quantity, r.value) for r in got] == [
+        ("temperature", 0.0),
+        ("temperature", 10.0),
+        ("relativeHumidity", 40.0),
+    ]
 
 
 def test_temp_unit_c_and_pressure_unit_are_passed_as_units() -> None:
-    decoded = decode("tasmota", '{"BME280": {"Temperature": 1, "Pressure": 1000, "SeaPressure": 1010}, '
-                                '"TempUnit": "C", "PressureUnit": "hPa"}')
+    decoded = decode(
+        "tasmota",
+        '{"BME280": {"Temperature": 1, "Pressure": 1000, "SeaPressure": 1010}, "TempUnit": "C", "PressureUnit": "hPa"}',
+    )
     assert [(o.key, o.unit) for o in decoded.observations] == [
-        ("BME280.Temperature", "Cel"), ("BME280.Pressure", "hPa"), ("BME280.SeaPressure", "hPa")]
+        ("BME280.Temperature", "Cel"),
+        ("BME280.Pressure", "hPa"),
+        ("BME280.SeaPressure", "hPa"),
+    ]
 
 
 def test_local_time_is_read_in_the_lab_timezone() -> None:
-    got = process("tasmota", '{"Time": "2025-07-14T14:05:00", "BME280": {"Temperature": 20}}',
-                  topic=TOPIC.format(n=2), lab=LAB).result.readings
+    got = process(
+        "tasmota", '{"Time": "2025-07-14T14:05:00", "BME280": {"Temperature": 20}}', topic=TOPIC.format(n=2), lab=LAB
+    ).result.readings
     assert got[0].time_ns == parse_iso_ns("2025-07-14T12:05:00Z", None)
 
 
 def test_sds011_pm25_key_with_a_dot_maps() -> None:
     got = process("tasmota", '{"SDS0X1": {"PM2.5": 6.1, "PM10": 11.4}}', topic=TOPIC.format(n=3), lab=LAB)
     assert [(r.quantity, r.value, r.device) for r in got.result.readings] == [
-        ("pm25", 6.1, "board-3"), ("pm10", 11.4, "board-3")]
+        ("pm25", 6.1, "board-3"),
+        ("pm10", 11.4, "board-3"),
+    ]
 
 
 def test_without_units_the_lab_default_units_apply() -> None:
@@ -47,20 +64,25 @@ def test_without_units_the_lab_default_units_apply() -> None:
 
 def test_device_from_default_full_topic() -> None:
     assert decode("tasmota", '{"BME280": {"Temperature": 1}}', topic="tele/tasmota_ABC123/SENSOR").device == (
-        "tasmota_ABC123")
+        "tasmota_ABC123"
+    )
 
 
 def test_unknown_pressure_unit_is_rejected_with_a_reason() -> None:
-    result = process("tasmota", '{"BME280": {"Pressure": 750}, "PressureUnit": "atm"}', topic=TOPIC.format(n=5),
-                     lab=LAB).result
+    result = process(
+        "tasmota", '{"BME280": {"Pressure": 750}, "PressureUnit": "atm"}', topic=TOPIC.format(n=5), lab=LAB
+    ).result
     assert [(r.code, r.key) for r in result.rejections] == [("unknown_unit", "BME280.Pressure")]
 
 
 def test_strings_arrays_and_nulls_are_not_readings() -> None:
-    decoded = decode("tasmota", '{"DS18B20": {"Id": "0316A279C3FF", "Temperature": 4}, "COUNTER": {"C1": [1, 2]}, '
-                                '"X": null}')
-    assert [(o.key, o.value) for o in decoded.observations] == [("DS18B20.Id", "0316A279C3FF"),
-                                                                ("DS18B20.Temperature", 4)]
+    decoded = decode(
+        "tasmota", '{"DS18B20": {"Id": "0316A279C3FF", "Temperature": 4}, "COUNTER": {"C1": [1, 2]}, "X": null}'
+    )
+    assert [(o.key, o.value) for o in decoded.observations] == [
+        ("DS18B20.Id", "0316A279C3FF"),
+        ("DS18B20.Temperature", 4),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -12,19 +12,35 @@ TOPIC = "v3/bergen-city-lab@ttn/devices/{dev}/up"
 
 
 def uplink(decoded: object, time: str = "2026-02-20T09:00:00Z") -> str:
-    return json.dumps({"end_device_ids": {"device_id": "d1"}, "received_at": time,
-                       "uplink_message": {"decoded_payload": decoded, "rx_metadata": [{"time": time}]}})
+    return json.dumps(
+        {
+            "end_device_ids": {"device_id": "d1"},
+            "received_at": time,
+            "uplink_message": {"decoded_payload": decoded, "rx_metadata": [{"time": time}]},
+        }
+    )
 
 
 def test_milesight_history_entries_each_at_their_own_time() -> None:
     decoded = decode("ttn-v3", fixture("ttn_v3", "milesight_em300_history.json"))
     assert [(o.key, o.value, o.time) for o in decoded.observations] == [
-        ("history.humidity", 46.5, 1665561758 * 10**9), ("history.temperature", 27.2, 1665561758 * 10**9)]
+        ("history.humidity", 46.5, 1665561758 * 10**9),
+        ("history.temperature", 27.2, 1665561758 * 10**9),
+    ]
 
 
 def test_history_in_milliseconds_and_iso_text() -> None:
-    decoded = decode("ttn-v3", uplink({"history": [{"temperature": 1, "timestamp": 1665561758000},
-                                                   {"temperature": 2, "timestamp": "2022-10-12T08:02:38"}]}))
+    decoded = decode(
+        "ttn-v3",
+        uplink(
+            {
+                "history": [
+                    {"temperature": 1, "timestamp": 1665561758000},
+                    {"temperature": 2, "timestamp": "2022-10-12T08:02:38"},
+                ]
+            }
+        ),
+    )
     assert [o.time for o in decoded.observations] == [1665561758 * 10**9, "2022-10-12T08:02:38"]
 
 
@@ -36,7 +52,9 @@ def test_arrays_without_per_entry_timestamps_are_still_skipped() -> None:
 def test_cayennelpp_channel_keys_and_float32_values() -> None:
     got = process("ttn-v3", fixture("ttn_v3", "cayennelpp_fragment.json"), lab=LAB, topic=TOPIC.format(dev="lpp"))
     assert [(r.quantity, r.value) for r in got.result.readings] == [
-        ("atmosphericPressure", 1017.5), ("temperature", 22.200000762939453)]
+        ("atmosphericPressure", 1017.5),
+        ("temperature", 22.200000762939453),
+    ]
 
 
 def test_decentlab_units_and_exact_aliases_only() -> None:

@@ -105,8 +105,9 @@ class Fleet:
             for device in devices:
                 for hour in reports(city, device):
                     out.append(self._message(city, device, hour))
-        out += [("v3/aarhus-city-lab@ttn/devices/aar-1/up", b'{"uplink_message": {"decoded_payload": ')
-                ] * BAD_AARHUS_MESSAGES
+        out += [
+            ("v3/aarhus-city-lab@ttn/devices/aar-1/up", b'{"uplink_message": {"decoded_payload": ')
+        ] * BAD_AARHUS_MESSAGES
         return out
 
     def message_counts(self) -> dict[str, int]:
@@ -126,12 +127,18 @@ class Fleet:
 
 
 def _ttn(values: dict[str, float], at: str) -> bytes:
-    return json.dumps({
-        "end_device_ids": {"device_id": "ignored", "application_ids": {"application_id": "app"}},
-        "received_at": at,
-        "uplink_message": {"f_port": 1, "decoded_payload": values, "received_at": at,
-                           "rx_metadata": [{"gateway_ids": {"gateway_id": "gw1"}, "time": at}]},
-    }).encode()
+    return json.dumps(
+        {
+            "end_device_ids": {"device_id": "ignored", "application_ids": {"application_id": "app"}},
+            "received_at": at,
+            "uplink_message": {
+                "f_port": 1,
+                "decoded_payload": values,
+                "received_at": at,
+                "rx_metadata": [{"gateway_ids": {"gateway_id": "gw1"}, "time": at}],
+            },
+        }
+    ).encode()
 
 
 _NGSI_UNITS = {"temperature": "CEL", "pm25": "GQ", "pm10": "GQ", "no2": "GQ", "o3": "GQ"}
@@ -139,21 +146,31 @@ _NGSI_UNITS = {"temperature": "CEL", "pm25": "GQ", "pm10": "GQ", "no2": "GQ", "o
 
 def _ngsi(device: str, values: dict[str, float], at: str) -> bytes:
     entity: dict[str, object] = {
-        "id": f"urn:ngsi-ld:AirQualityObserved:{device}", "type": "AirQualityObserved",
+        "id": f"urn:ngsi-ld:AirQualityObserved:{device}",
+        "type": "AirQualityObserved",
         "dateObserved": {"type": "Property", "value": at},
         "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [12.565, 55.673]}},
     }
     for quantity, reading in values.items():
         entity[quantity] = {"type": "Property", "value": reading, "unitCode": _NGSI_UNITS[quantity]}
-    return json.dumps({"id": "urn:ngsi-ld:Notification:1", "type": "Notification",
-                       "subscriptionId": "urn:ngsi-ld:Subscription:1", "notifiedAt": at, "data": [entity]}).encode()
+    return json.dumps(
+        {
+            "id": "urn:ngsi-ld:Notification:1",
+            "type": "Notification",
+            "subscriptionId": "urn:ngsi-ld:Subscription:1",
+            "notifiedAt": at,
+            "data": [entity],
+        }
+    ).encode()
 
 
 _SENML_UNITS = {"temperature": "Cel", "pm25": "ug/m3", "pm10": "ug/m3", "no2": "ug/m3", "o3": "ug/m3"}
 
 
 def _senml(device: str, values: dict[str, float], seconds: int) -> bytes:
-    records: list[dict[str, object]] = [{"bn": f"{device}:", "bt": seconds, "n": "lat", "u": "lat", "v": 59.92},
-                                        {"n": "lon", "u": "lon", "v": 10.75}]
+    records: list[dict[str, object]] = [
+        {"bn": f"{device}:", "bt": seconds, "n": "lat", "u": "lat", "v": 59.92},
+        {"n": "lon", "u": "lon", "v": 10.75},
+    ]
     records += [{"n": quantity, "u": _SENML_UNITS[quantity], "v": reading} for quantity, reading in values.items()]
     return json.dumps(records).encode()

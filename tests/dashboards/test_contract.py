@@ -159,8 +159,10 @@ def test_air_quality_panels_use_the_vocabulary_references(store: Store):
     guideline_panels = [p for p in walk.panels(dashboard) if "against WHO and EU" in p["title"]]
     measurements = [p["targets"][0]["query"].split('FROM "')[1].split('"')[0] for p in guideline_panels]
     assert measurements == ["pm25", "pm10", "no2", "o3"]
-    steps = {m: [s["value"] for s in p["fieldConfig"]["defaults"]["thresholds"]["steps"]]
-             for m, p in zip(measurements, guideline_panels, strict=True)}
+    steps = {
+        m: [s["value"] for s in p["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+        for m, p in zip(measurements, guideline_panels, strict=True)
+    }
     assert steps == {"pm25": [None, 15, 25], "pm10": [None, 45, 50], "no2": [None, 25, 200], "o3": [None, 100, 120]}
     for panel in guideline_panels:
         target = walk.Target(cities.UID, panel, "A", panel["targets"][0]["query"], "time_series", "$tag_city")
@@ -195,15 +197,18 @@ def test_lab_detail_for_every_city_lists_its_devices(store: Store):
 def test_lab_detail_makes_the_silent_device_stand_out(store: Store):
     dashboard = walk.load(lab_detail.UID)
     by_title = {t.panel["title"]: t for t in walk.targets(lab_detail.UID, dashboard)}
-    context = store.context(city=["helsinki"], lab=["helsinki-city-lab"], quantity=list(QUANTITIES),
-                            device=["hel-1", "hel-2"])
+    context = store.context(
+        city=["helsinki"], lab=["helsinki-city-lab"], quantity=list(QUANTITIES), device=["hel-1", "hel-2"]
+    )
     last_seen = store.run(by_title["When each device was last seen"], context)
     newest = {device: max(s.values[0][0] for s in group) for device, group in _by_tag(last_seen, "device").items()}
     assert newest == {"hel-1": store.fleet.time_ns(HOURS - 1), "hel-2": store.fleet.time_ns(HOURS - 1 - SILENT_HOURS)}
 
     activity = store.run(by_title["Device activity"], context)
-    silent = {device: sum(1 for s in group for row in s.values if row[1] == 0)
-              for device, group in _by_tag(activity, "device").items()}
+    silent = {
+        device: sum(1 for s in group for row in s.values if row[1] == 0)
+        for device, group in _by_tag(activity, "device").items()
+    }
     assert silent["hel-2"] - silent["hel-1"] == SILENT_HOURS * len(QUANTITIES)
 
 
@@ -224,7 +229,8 @@ def test_hub_health_counts_what_the_hub_received(store: Store):
 
     dead = store.run(by_title["Dead letters per lab and reason"], store.context())
     assert {(s.tags["lab"], s.tags["reason"]): sum(row[1] for row in s.values) for s in dead} == {
-        ("aarhus-city-lab", "decode_error"): 2}
+        ("aarhus-city-lab", "decode_error"): 2
+    }
 
     depths = store.run(by_title["Queue and spool depth"], store.context())
     assert {row["spool"] for s in depths for row in s.records() if row["spool"] is not None} == {0}

@@ -98,8 +98,13 @@ def test_queries_keep_to_portable_influxql(uid):
 def test_influxql_builder_encodes_a_raw_query_and_decodes_it_back():
     target = InfluxQL('SELECT mean("value") FROM "pm25" WHERE $timeFilter').ref_id("B").alias("$tag_city").as_table()
     encoded = target.build().to_json()
-    assert encoded == {"query": 'SELECT mean("value") FROM "pm25" WHERE $timeFilter', "rawQuery": True,
-                       "resultFormat": "table", "refId": "B", "alias": "$tag_city"}
+    assert encoded == {
+        "query": 'SELECT mean("value") FROM "pm25" WHERE $timeFilter',
+        "rawQuery": True,
+        "resultFormat": "table",
+        "refId": "B",
+        "alias": "$tag_city",
+    }
     decoded = InfluxQLQuery.from_json(encoded)
     assert decoded.to_json() == encoded
     with pytest.raises(ValueError, match="not a raw InfluxQL target"):

@@ -61,20 +61,32 @@ def stack() -> Iterator[Stack]:
         )
 
     with Network() as network:
-        influx = InfluxDb2Container(image=INFLUX_IMAGE, init_mode="setup", admin_token=TOKEN, username="admin",
-                                    password="citylab-test-password", org_name=ORG, bucket=BUCKET)
+        influx = InfluxDb2Container(
+            image=INFLUX_IMAGE,
+            init_mode="setup",
+            admin_token=TOKEN,
+            username="admin",
+            password="citylab-test-password",
+            org_name=ORG,
+            bucket=BUCKET,
+        )
         influx.with_network(network).with_network_aliases("influxdb")
         provisioned = (
             grafana(network)
             .with_envs(
-                CITYLAB_INFLUX_URL="http://influxdb:8086", CITYLAB_INFLUX_BUCKET=BUCKET, CITYLAB_INFLUX_TOKEN=TOKEN,
-                GF_AUTH_ANONYMOUS_ENABLED="true", GF_AUTH_ANONYMOUS_ORG_ROLE="Viewer",
+                CITYLAB_INFLUX_URL="http://influxdb:8086",
+                CITYLAB_INFLUX_BUCKET=BUCKET,
+                CITYLAB_INFLUX_TOKEN=TOKEN,
+                GF_AUTH_ANONYMOUS_ENABLED="true",
+                GF_AUTH_ANONYMOUS_ORG_ROLE="Viewer",
                 GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH=f"{build.CONTAINER_JSON_DIR}/{build.HOME_UID}.json",
             )
-            .with_volume_mapping(str(build.PROVISIONING_DIR / "datasources"),
-                                 "/etc/grafana/provisioning/datasources", "ro")
-            .with_volume_mapping(str(build.PROVISIONING_DIR / "dashboards"),
-                                 "/etc/grafana/provisioning/dashboards", "ro")
+            .with_volume_mapping(
+                str(build.PROVISIONING_DIR / "datasources"), "/etc/grafana/provisioning/datasources", "ro"
+            )
+            .with_volume_mapping(
+                str(build.PROVISIONING_DIR / "dashboards"), "/etc/grafana/provisioning/dashboards", "ro"
+            )
         )
         bare = grafana(network)
         with influx, provisioned, bare:
@@ -104,10 +116,13 @@ def filled(stack: Stack) -> Stack:
     lines = [
         f"pm25,city={city},device={city}-1,lab={city}-lab lat=60.0,lon=15.0,value={level + minute} "
         f"{now - minute * 60_000_000_000}"
-        for city, level in CITY_POINTS.items() for minute in range(30)
+        for city, level in CITY_POINTS.items()
+        for minute in range(30)
     ]
-    lines.append(f"hub_stats,lab=_hub batches=1,batch_lines=120,write_latency_ms=3.5,write_latency_max_ms=4,"
-                  f"write_retries=0,queue_depth=0,spool_depth=0 {now}")
+    lines.append(
+        f"hub_stats,lab=_hub batches=1,batch_lines=120,write_latency_ms=3.5,write_latency_max_ms=4,"
+        f"write_retries=0,queue_depth=0,spool_depth=0 {now}"
+    )
     writer.write(lines)
     writer.close()
     return stack

@@ -62,5 +62,11 @@ class Target:
 def targets(uid: str, dashboard: dict[str, Any]) -> Iterator[Target]:
     for panel in panels(dashboard):
         for target in panel.get("targets", []):
-            yield Target(uid, panel, target["refId"], target["query"], target.get("resultFormat", "time_series"),
-                         target.get("alias"))
+            yield Target(
+                uid,
+                panel,
+                target["refId"],
+                target["query"],
+                target.get("resultFormat", "time_series"),
+                target.get("alias"),
+            )

@@ -20,13 +20,16 @@ DAY_NS = 86400 * 1_000_000_000
 
 
 def simulate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub.cli", "simulate", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", "simulate", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_backfill_ranges_take_dates_times_and_spans():
     assert parse_range("2026-02-01", "2026-02-08", NOW_NS) == (
-        1_769_904_000_000_000_000, 1_769_904_000_000_000_000 + 7 * DAY_NS)
+        1_769_904_000_000_000_000,
+        1_769_904_000_000_000_000 + 7 * DAY_NS,
+    )
     start, end = parse_range("7d", "now", NOW_NS)
     assert end - start == 7 * DAY_NS and end <= NOW_NS
     assert parse_range("2026-02-01T06:00:00+01:00", "2026-02-01T07:00:00Z", NOW_NS)[0] == 1_769_922_000_000_000_000
@@ -37,8 +40,16 @@ def test_backfill_ranges_take_dates_times_and_spans():
 
 
 def test_dry_run_prints_each_message_of_the_selected_city():
-    result = simulate("backfill", "--from", "2026-03-01T10:00:00Z", "--to", "2026-03-01T11:00:00Z",
-                      "--city", "copenhagen", "--dry-run")
+    result = simulate(
+        "backfill",
+        "--from",
+        "2026-03-01T10:00:00Z",
+        "--to",
+        "2026-03-01T11:00:00Z",
+        "--city",
+        "copenhagen",
+        "--dry-run",
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) > 30
@@ -46,12 +57,15 @@ def test_dry_run_prints_each_message_of_the_selected_city():
     assert all(line["topic"].startswith("copenhagen-street-lab/ngsi-ld/") for line in lines)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["backfill", "--faults", "gremlins"], "unknown fault kinds"),
-    (["backfill", "--lab", "atlantis-lab"], "unknown lab"),
-    (["backfill", "--city", "atlantis"], "no lab in city"),
-    (["load", "--rate", "0", "--seconds", "1"], "must be positive"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["backfill", "--faults", "gremlins"], "unknown fault kinds"),
+        (["backfill", "--lab", "atlantis-lab"], "unknown lab"),
+        (["backfill", "--city", "atlantis"], "no lab in city"),
+        (["load", "--rate", "0", "--seconds", "1"], "must be positive"),
+    ],
+)
 def test_bad_input_is_refused_with_a_reason(args, message):
     result = simulate(*args)
     assert result.returncode == 2
@@ -59,8 +73,9 @@ def test_bad_input_is_refused_with_a_reason(args, message):
 
 
 def test_an_unreachable_broker_is_an_error_not_a_hang():
-    result = simulate("backfill", "--from", "1h", "--lab", "aarhus-city-lab",
-                      "--mqtt-url", f"mqtt://127.0.0.1:{free_port()}")
+    result = simulate(
+        "backfill", "--from", "1h", "--lab", "aarhus-city-lab", "--mqtt-url", f"mqtt://127.0.0.1:{free_port()}"
+    )
     assert result.returncode == 1
     assert "can't reach MQTT broker" in result.stderr
     fleet = build_fleet(load_labs(ROOT / "labs"))

@@ -38,8 +38,12 @@ def process(pipeline: Pipeline, router: Router, message: SimMessage) -> Processe
     assert route is not None, f"{message.topic} matches no lab's source"
     assert route.lab.lab == message.lab
     return pipeline.process(
-        message.payload, format_name=route.source.format, received_ns=message.send_at_ns, topic=message.topic,
-        lab=route.lab, source=route.source,
+        message.payload,
+        format_name=route.source.format,
+        received_ns=message.send_at_ns,
+        topic=message.topic,
+        lab=route.lab,
+        source=route.source,
     )
 
 
@@ -60,8 +64,14 @@ def test_every_lab_with_an_encoder_gets_a_fleet(labs):
     simulated = set(fleet.labs)
     skipped = {s.lab for s in fleet.skipped}
     assert simulated | skipped == set(labs)
-    assert {"aarhus-city-lab", "copenhagen-street-lab", "aalborg-smart-city", "baerum-klimalab",
-            "tromso-arctic-lab", "kristiansand-air-lab"} <= simulated
+    assert {
+        "aarhus-city-lab",
+        "copenhagen-street-lab",
+        "aalborg-smart-city",
+        "baerum-klimalab",
+        "tromso-arctic-lab",
+        "kristiansand-air-lab",
+    } <= simulated
 
 
 def test_fault_free_messages_decode_to_the_expected_quantities(labs, pipeline):
@@ -81,7 +91,16 @@ def test_every_device_kind_and_format_is_covered(labs):
     fleet = build_fleet(labs)
     kinds_by_format = {(d.source.format, d.device.kind) for d in fleet.devices}
     assert {kind for _, kind in kinds_by_format} >= {
-        "air", "air_quality", "particulates", "climate", "weather", "noise", "traffic", "parking", "waste", "water",
+        "air",
+        "air_quality",
+        "particulates",
+        "climate",
+        "weather",
+        "noise",
+        "traffic",
+        "parking",
+        "waste",
+        "water",
     }
 
 
@@ -89,16 +108,39 @@ def test_aarhus_and_copenhagen_speak_their_native_formats(labs, pipeline):
     fleet = build_fleet(labs, seed=1)
     messages = list(fleet.backfill(START_NS, START_NS + 2 * HOUR_NS))
     aarhus = {q for m in messages if m.lab == "aarhus-city-lab" for q, _ in m.values}
-    assert aarhus == {"pm25", "pm10", "no2", "temperature", "relativeHumidity", "atmosphericPressure", "LAeq",
-                      "waterTemperature", "waterLevel", "occupancy"}
+    assert aarhus == {
+        "pm25",
+        "pm10",
+        "no2",
+        "temperature",
+        "relativeHumidity",
+        "atmosphericPressure",
+        "LAeq",
+        "waterTemperature",
+        "waterLevel",
+        "occupancy",
+    }
     harbour = next(m for m in messages if m.device == "aarhus-harbour-dokk1")
     assert b'"temp_water"' in harbour.payload and b'"level_cm"' in harbour.payload
     copenhagen = [m for m in messages if m.lab == "copenhagen-street-lab"]
     types = {m.topic.rsplit("/", 1)[1] for m in copenhagen}
-    assert types == {"AirQualityObserved", "NoiseLevelObserved", "TrafficFlowObserved", "OffStreetParking",
-                     "WasteContainer"}
+    assert types == {
+        "AirQualityObserved",
+        "NoiseLevelObserved",
+        "TrafficFlowObserved",
+        "OffStreetParking",
+        "WasteContainer",
+    }
     assert {q for m in copenhagen for q, _ in m.values} == {
-        "no2", "pm25", "pm10", "temperature", "relativeHumidity", "LAeq", "intensity", "occupancy", "fillingLevel",
+        "no2",
+        "pm25",
+        "pm10",
+        "temperature",
+        "relativeHumidity",
+        "LAeq",
+        "intensity",
+        "occupancy",
+        "fillingLevel",
     }
     air = next(m for m in copenhagen if m.topic.endswith("AirQualityObserved"))
     assert b'"unitCode":"GQ"' in air.payload and b'"dateObserved"' in air.payload

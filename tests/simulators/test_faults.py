@@ -58,8 +58,9 @@ def test_malformed_payloads_are_decode_errors(labs):
             assert_readings_match(processed, message)
 
 
-@pytest.mark.parametrize(("kind", "code"), [("wrong_type", RejectCode.NOT_A_NUMBER),
-                                            ("out_of_range", RejectCode.OUT_OF_RANGE)])
+@pytest.mark.parametrize(
+    ("kind", "code"), [("wrong_type", RejectCode.NOT_A_NUMBER), ("out_of_range", RejectCode.OUT_OF_RANGE)]
+)
 def test_bad_values_are_rejected_with_their_reason_while_the_rest_is_kept(labs, kind, code):
     _, results = run(labs, kind)
     faulty = [(m, p) for m, p in results if kind in m.faults]
@@ -77,8 +78,11 @@ def test_unknown_keys_are_counted_as_unmapped_not_dead_lettered(labs):
     assert len(faulty) > 20
     for message, processed in faulty:
         assert processed.failure is None and not processed.result.rejections
-        assert {"diag", "fw_build"} <= set(processed.result.unmapped_keys) <= set(UNKNOWN_KEYS) | {
-            *processed.result.unmapped_keys}
+        assert (
+            {"diag", "fw_build"}
+            <= set(processed.result.unmapped_keys)
+            <= set(UNKNOWN_KEYS) | {*processed.result.unmapped_keys}
+        )
         assert_readings_match(processed, message)
 
 

@@ -21,8 +21,11 @@ def at(day: str, hour: int, zone: ZoneInfo = CPH) -> int:
 
 
 def month_mean(climate: CityClimate, month: int) -> float:
-    return mean(conditions(1, climate, at(f"2026-{month:02d}-{day:02d}", hour)).temperature
-                for day in range(1, 29) for hour in range(0, 24, 3))
+    return mean(
+        conditions(1, climate, at(f"2026-{month:02d}-{day:02d}", hour)).temperature
+        for day in range(1, 29)
+        for hour in range(0, 24, 3)
+    )
 
 
 def test_seasons_follow_latitude():
