@@ -70,7 +70,9 @@ def flatten_measurements(
             if _is_history(value):
                 yield from _history(value, name, depth)
             # other arrays (raw bytes, lists of readings without times) are format-specific; codecs handle them
-        elif value is not None:
+        else:
+            # null too: a sensor that reports no value is news for a mapped key (the normaliser
+            # dead-letters it), and an unmapped one is counted like any other unknown key.
             yield RawObservation(key=name, value=value, time=time)
 
 

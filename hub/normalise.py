@@ -193,5 +193,5 @@ def _as_number(value: object) -> float | None:
 
 
 def _preview(value: object, limit: int = 40) -> str:
-    text = repr(value)
+    text = "null" if value is None else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

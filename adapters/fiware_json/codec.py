@@ -42,8 +42,8 @@ def _group(group: Any, where: str) -> list[RawObservation]:
         time = epoch_or_text_time(group[TIME_ATTRIBUTE], f"{where}.{TIME_ATTRIBUTE}")
     observations = []
     for key, value in group.items():
-        if key == TIME_ATTRIBUTE or value is None:
-            continue
+        if key == TIME_ATTRIBUTE:
+            continue  # a null measure goes on: the normaliser dead-letters it if the key is mapped
         observations.append(_observation(key, value, time))
     return observations
 

@@ -69,10 +69,10 @@ def _sensor_values(
         for name, inner in value.items():
             found.extend(_sensor_values(f"{key}.{name}", name, inner, time, temp_unit, pressure_unit, depth + 1))
         return found
-    if value is None or isinstance(value, list):
+    if isinstance(value, list):
         return []  # lists are multi-channel counters and raw values, never one reading
     unit = temp_unit if field in _TEMPERATURE_FIELDS else pressure_unit if field in _PRESSURE_FIELDS else None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float | str)):
         raise DecodeError(f"{key}: expected a number or text, got {type_name(value)}")
     return [RawObservation(key=key, value=value, unit=unit, time=time)]
 

@@ -52,8 +52,10 @@ def test_single_attribute_topic_value_or_timestamped_array() -> None:
     ]
 
 
-def test_null_values_are_skipped() -> None:
-    assert [o.key for o in decode("fiware-json", '{"t": null, "h": 1}', topic=TOPIC).observations] == ["h"]
+def test_a_null_measure_is_dead_lettered_not_dropped() -> None:
+    result = process("fiware-json", '{"t": null, "h": 1}', topic=TOPIC, lab=LAB).result
+    assert [(r.quantity, r.value) for r in result.readings] == [("relativeHumidity", 1.0)]
+    assert [(r.code, r.detail) for r in result.rejections] == [("not_a_number", "t: null is not a number")]
 
 
 @pytest.mark.parametrize(

@@ -75,14 +75,23 @@ def test_unknown_pressure_unit_is_rejected_with_a_reason() -> None:
     assert [(r.code, r.key) for r in result.rejections] == [("unknown_unit", "BME280.Pressure")]
 
 
-def test_strings_arrays_and_nulls_are_not_readings() -> None:
+def test_arrays_are_not_readings_and_nulls_are_passed_on() -> None:
     decoded = decode(
         "tasmota", '{"DS18B20": {"Id": "0316A279C3FF", "Temperature": 4}, "COUNTER": {"C1": [1, 2]}, "X": null}'
     )
     assert [(o.key, o.value) for o in decoded.observations] == [
         ("DS18B20.Id", "0316A279C3FF"),
         ("DS18B20.Temperature", 4),
+        ("X", None),
     ]
+
+
+def test_a_sensor_reporting_null_is_dead_lettered() -> None:
+    result = process(
+        "tasmota", '{"BME280": {"Temperature": null, "Humidity": 50}}', topic=TOPIC.format(n=5), lab=LAB
+    ).result
+    assert [r.quantity for r in result.readings] == ["relativeHumidity"]
+    assert [(r.code, r.key) for r in result.rejections] == [("not_a_number", "BME280.Temperature")]
 
 
 @pytest.mark.parametrize(

@@ -73,3 +73,14 @@ def test_history_timestamp_of_the_wrong_type_is_named() -> None:
 def test_no_formatter_means_a_decode_error() -> None:
     with pytest.raises(DecodeError, match="decoded_payload: missing"):
         decode("ttn-v3", json.dumps({"uplink_message": {"frm_payload": "AQ=="}}))
+
+
+def test_a_null_from_the_payload_formatter_is_dead_lettered_not_dropped() -> None:
+    uplink = {
+        "end_device_ids": {"device_id": "em500-1"},
+        "uplink_message": {"decoded_payload": {"temperature": None, "humidity": 50, "battery": None}},
+    }
+    result = process("ttn-v3", json.dumps(uplink), topic=TOPIC.format(dev="em500-1"), lab=LAB).result
+    assert [r.quantity for r in result.readings] == ["relativeHumidity"]
+    assert [(r.code, r.detail) for r in result.rejections] == [("not_a_number", "temperature: null is not a number")]
+    assert result.unmapped_keys == ["battery"]
