@@ -151,8 +151,7 @@ def _record(record: Any, message: Any, options: JsonOptions, where: str) -> list
     for spec in options.values:
         unit = spec.unit if spec.unit_path is None else _unit(record, spec.unit_path, where)
         for value in compile_path(spec.path).find(record):
-            if value is None:
-                continue
+            # A null is kept: the quantity is mapped, so the normaliser dead-letters it as no number.
             if isinstance(value, dict | list):
                 raise DecodeError(f"{where}: {spec.path!r} is {type_name(value)}, not a value")
             observations.append(

@@ -165,3 +165,8 @@ def test_without_a_lab_there_is_no_mapping() -> None:
         "decode_error",
         "json: no mapping configured: the json format needs the lab's options (values or key/value)",
     )
+
+
+def test_a_null_value_is_passed_on_for_the_normaliser_to_dead_letter() -> None:
+    decoded = decode_with(WIDE, {"t": None, "ts": 1772362800})
+    assert [(o.key, o.value) for o in decoded.observations] == [("temperature", None)]
