@@ -40,14 +40,7 @@ def in_process_rate(messages: list[SimMessage], router: Router) -> tuple[float, 
     for message in messages:
         route = router.route(message.topic)
         assert route is not None, message.topic
-        processed = pipeline.process(
-            message.payload,
-            format_name=route.source.format,
-            received_ns=time.time_ns(),
-            topic=message.topic,
-            lab=route.lab,
-            source=route.source,
-        )
+        processed = pipeline.process_routed(route, message.payload, topic=message.topic, received_ns=time.time_ns())
         readings += len([reading_to_line(reading) for reading in processed.result.readings])
     return len(messages) / (time.perf_counter() - began), readings
 

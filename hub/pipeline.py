@@ -10,6 +10,7 @@ from adapters import DecodeContext, DecodeError, get_codec
 from hub.labs import LabConfig, Source
 from hub.model import NormaliseResult, Rejection
 from hub.normalise import Normaliser, RejectCode
+from hub.routing import Route
 
 DEFAULT_MAX_PAYLOAD = 256 * 1024
 
@@ -57,6 +58,17 @@ class Pipeline:
             decoded, received_ns=received_ns, format_name=format_name, lab=lab, source=source, topic=topic
         )
         return Processed(format_name, result=result)
+
+    def process_routed(self, route: Route, payload: bytes, *, topic: str, received_ns: int) -> Processed:
+        """Process a message with its route's format, lab and source (what the service does with every one)."""
+        return self.process(
+            payload,
+            format_name=route.source.format,
+            received_ns=received_ns,
+            topic=topic,
+            lab=route.lab,
+            source=route.source,
+        )
 
     def _options_for(self, source: Source | None, format_name: str) -> BaseModel:
         codec = get_codec(format_name)

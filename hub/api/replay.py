@@ -83,14 +83,7 @@ def _plan(letters: list[DeadLetter], labs: dict[str, LabConfig], settings: Setti
             # No lab claims the topic, or only the start of an oversized payload was kept.
             outcome.still_failing_reasons.update(letter.reason_code for letter in group)
             continue
-        processed = pipeline.process(
-            payload,
-            format_name=route.source.format,
-            received_ns=received_ns,
-            topic=topic,
-            lab=route.lab,
-            source=route.source,
-        )
+        processed = pipeline.process_routed(route, payload, topic=topic, received_ns=received_ns)
         if processed.failure is not None:
             outcome.still_failing_reasons.update(letter.reason_code for letter in group)
             continue

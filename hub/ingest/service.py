@@ -233,9 +233,7 @@ class IngestService:
             )
             return Envelope(mid, qos, topic, None, dead_letters=[letter])
         lab, source = route.lab, route.source
-        processed = self.pipeline.process(
-            payload, format_name=source.format, received_ns=received_ns, topic=topic, lab=lab, source=source
-        )
+        processed = self.pipeline.process_routed(route, payload, topic=topic, received_ns=received_ns)
         envelope = Envelope(mid, qos, topic, lab.lab)
         if processed.failure is not None:
             envelope.dead_letters.append(

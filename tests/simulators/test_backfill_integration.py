@@ -42,14 +42,7 @@ def test_backfill_lands_points_of_every_simulated_city(hub_factory, broker, infl
     for message in messages:
         route = router.route(message.topic)
         assert route is not None
-        processed = pipeline.process(
-            message.payload,
-            format_name=route.source.format,
-            received_ns=time.time_ns(),
-            topic=message.topic,
-            lab=route.lab,
-            source=route.source,
-        )
+        processed = pipeline.process_routed(route, message.payload, topic=message.topic, received_ns=time.time_ns())
         expected_points |= {(r.quantity, r.city, r.device, r.time_ns) for r in processed.result.readings}
     expected = Counter(city or "" for _, city, _, _ in expected_points)
     cities = {labs[lab].city for lab in fleet.labs}

@@ -37,14 +37,7 @@ def process(pipeline: Pipeline, router: Router, message: SimMessage) -> Processe
     route = router.route(message.topic)
     assert route is not None, f"{message.topic} matches no lab's source"
     assert route.lab.lab == message.lab
-    return pipeline.process(
-        message.payload,
-        format_name=route.source.format,
-        received_ns=message.send_at_ns,
-        topic=message.topic,
-        lab=route.lab,
-        source=route.source,
-    )
+    return pipeline.process_routed(route, message.payload, topic=message.topic, received_ns=message.send_at_ns)
 
 
 def assert_readings_match(processed: Processed, message: SimMessage) -> None:
