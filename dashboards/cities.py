@@ -11,6 +11,7 @@ from grafana_foundation_sdk.models import dashboard as models
 from dashboards.common import (
     DATASOURCE,
     QUANTITY_REGEX,
+    citylab_dashboard,
     influx_variable,
     number_panels,
     query,
@@ -206,14 +207,13 @@ def _guideline_panel(guide: Guideline) -> timeseries.Panel:
 
 def build() -> models.Dashboard:
     builder = (
-        dash.Dashboard(TITLE)
-        .uid(UID)
-        .description("Each Nordic city lab side by side, for one quantity at a time.")
-        .tags(["citylab"])
-        .timezone("browser")
-        .time("now-7d", "now")
-        .refresh("1m")
-        .readonly()
+        citylab_dashboard(
+            TITLE,
+            UID,
+            "Each Nordic city lab side by side, for one quantity at a time.",
+            time_from="now-7d",
+            refresh="1m",
+        )
         .tooltip(models.DashboardCursorSync.CROSSHAIR)
         .with_variable(
             influx_variable(

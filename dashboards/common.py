@@ -30,6 +30,20 @@ STATS_MEASUREMENT = "hub_stats"
 QUANTITY_REGEX = f"/^(?!{STATS_MEASUREMENT}$).+$/"
 
 
+def citylab_dashboard(title: str, uid: str, description: str, *, time_from: str, refresh: str) -> dash.Dashboard:
+    """The settings every City Lab dashboard shares: fixed uid, tag, browser time, read-only."""
+    return (
+        dash.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["citylab"])
+        .timezone("browser")
+        .time(time_from, "now")
+        .refresh(refresh)
+        .readonly()
+    )
+
+
 def query(statement: str, ref_id: str = "A") -> InfluxQL:
     return InfluxQL(statement).ref_id(ref_id).datasource(DATASOURCE)
 

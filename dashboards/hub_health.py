@@ -13,7 +13,7 @@ from grafana_foundation_sdk.builders import stat, timeseries
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
 
-from dashboards.common import DATASOURCE, STATS_MEASUREMENT, number_panels, query, thresholds
+from dashboards.common import DATASOURCE, STATS_MEASUREMENT, citylab_dashboard, number_panels, query, thresholds
 
 UID = "citylab-hub-health"
 TITLE = "Hub health"
@@ -154,21 +154,17 @@ def _depths() -> timeseries.Panel:
 
 
 def build() -> models.Dashboard:
-    builder = (
-        dash.Dashboard(TITLE)
-        .uid(UID)
-        .description("What the hub received, wrote and refused, from its own hub_stats points.")
-        .tags(["citylab"])
-        .timezone("browser")
-        .time("now-6h", "now")
-        .refresh("30s")
-        .readonly()
-        .link(
-            dash.DashboardLink("Nordic cities compared")
-            .type(models.DashboardLinkType.LINK)
-            .url("/d/citylab-cities")
-            .keep_time(True)
-        )
+    builder = citylab_dashboard(
+        TITLE,
+        UID,
+        "What the hub received, wrote and refused, from its own hub_stats points.",
+        time_from="now-6h",
+        refresh="30s",
+    ).link(
+        dash.DashboardLink("Nordic cities compared")
+        .type(models.DashboardLinkType.LINK)
+        .url("/d/citylab-cities")
+        .keep_time(True)
     )
     panels = [
         _total("Messages received", "messages", "MQTT messages routed to a lab over the range."),

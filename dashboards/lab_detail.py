@@ -10,6 +10,7 @@ from grafana_foundation_sdk.models import dashboard as models
 from dashboards.common import (
     DATASOURCE,
     QUANTITY_REGEX,
+    citylab_dashboard,
     influx_variable,
     number_panels,
     query,
@@ -130,14 +131,13 @@ def _devices_map() -> geomap.Panel:
 
 def build() -> models.Dashboard:
     builder = (
-        dash.Dashboard(TITLE)
-        .uid(UID)
-        .description("One city lab: its devices, their series, when they were last heard from, and where they are.")
-        .tags(["citylab"])
-        .timezone("browser")
-        .time("now-24h", "now")
-        .refresh("1m")
-        .readonly()
+        citylab_dashboard(
+            TITLE,
+            UID,
+            "One city lab: its devices, their series, when they were last heard from, and where they are.",
+            time_from="now-24h",
+            refresh="1m",
+        )
         .with_variable(influx_variable("city", "City", 'SHOW TAG VALUES WITH KEY = "city"'))
         .with_variable(influx_variable("lab", "Lab", 'SHOW TAG VALUES WITH KEY = "lab" WHERE "city" = \'$city\''))
         .with_variable(
