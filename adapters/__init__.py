@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from functools import cache
 
-from adapters._codec import Codec, DecodeContext, DecodeError, NoOptions
+from core.codec import Codec, DecodeContext, DecodeError, NoOptions
 
 
 class CodecNotFoundError(LookupError):

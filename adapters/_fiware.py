@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from adapters._codec import DecodeError
+from core.codec import DecodeError
 
 MEASURE_LEVEL = "attrs"
 # The IoT Agents stamp a measure group with this attribute when the device sends its own time.

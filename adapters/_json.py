@@ -8,9 +8,9 @@ from typing import Any
 
 import orjson
 
-from adapters._codec import DecodeError
-from hub.model import RawObservation, RawTime
-from hub.timeutil import epoch_to_ns, guess_epoch_unit
+from core.codec import DecodeError
+from core.model import RawObservation, RawTime
+from core.timeutil import epoch_to_ns, guess_epoch_unit
 
 # Deep nesting is never a sensor reading; it is a way to make a decoder recurse forever.
 MAX_DEPTH = 8

@@ -5,7 +5,6 @@ A new lab is configuration, not code. Errors name the file and the key.
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,11 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from adapters import CodecNotFoundError, get_codec
+from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
 from hub.topics import TopicFilterError, overlap, validate_filter
+from hub.vocabulary import load_vocabulary
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=64)]
-_SLUG = re.compile(SLUG_PATTERN)
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH)]
 
 
 class LabConfigError(ValueError):
@@ -136,10 +136,6 @@ def load_lab(path: Path) -> LabConfig:
 
 
 def _check_against_registries(path: Path, config: LabConfig) -> None:
-    # Imported here: the codec registry imports hub modules, and labs are loaded after it.
-    from adapters import CodecNotFoundError, get_codec
-    from hub.vocabulary import load_vocabulary
-
     vocabulary = load_vocabulary()
     for index, source in enumerate(config.sources):
         where = f"{path}: sources.{index}"
@@ -186,7 +182,3 @@ def load_labs(directory: Path) -> dict[str, LabConfig]:
         labs[config.lab] = config
         origin[config.lab] = path
     return labs
-
-
-def is_slug(text: str) -> bool:
-    return bool(_SLUG.match(text))

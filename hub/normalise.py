@@ -7,39 +7,18 @@ times resolved, ranges checked and the device and location settled.
 from __future__ import annotations
 
 import math
-import re
 from zoneinfo import ZoneInfo
 
+from core.model import DecodedMessage, NormaliseResult, RawObservation, RawTime, Reading, RejectCode, Rejection
+from core.names import MAX_DEVICE_ID, is_storable_device_id
+from core.timeutil import NS_PER_S, TimeFormatError, epoch_to_ns, guess_epoch_unit, parse_iso_ns
 from hub.labs import LabConfig, Source
-from hub.model import DecodedMessage, NormaliseResult, RawObservation, RawTime, Reading, Rejection
-from hub.timeutil import TimeFormatError, epoch_to_ns, guess_epoch_unit, parse_iso_ns
 from hub.vocabulary import Vocabulary, load_vocabulary
 
-MAX_DEVICE_ID = 128
 # Readings stamped more than this far ahead of the receive time come from a wrong clock.
-MAX_FUTURE_NS = 10 * 60 * 1_000_000_000
+MAX_FUTURE_NS = 10 * 60 * NS_PER_S
 # Nothing the network measures predates this; earlier times are unit mistakes (ms read as s, 1970).
-EARLIEST_NS = 946_684_800 * 1_000_000_000  # 2000-01-01T00:00:00Z
-# Control characters and backslashes can't be stored portably in an InfluxDB tag.
-_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\\\\]")
-
-
-class RejectCode:
-    """Bounded reason codes: they become tags and metric labels, so never free text."""
-
-    DECODE_ERROR = "decode_error"
-    OVERSIZED = "oversized"
-    NO_SOURCE = "no_source"
-    NOT_A_NUMBER = "not_a_number"
-    UNKNOWN_UNIT = "unknown_unit"
-    OUT_OF_RANGE = "out_of_range"
-    BAD_TIME = "bad_time"
-    TIME_IN_FUTURE = "time_in_future"
-    TIME_TOO_OLD = "time_too_old"
-    NO_DEVICE = "no_device"
-    BAD_DEVICE = "bad_device"
-    NO_READINGS = "no_readings"
-    STORE_REJECTED = "store_rejected"
+EARLIEST_NS = 946_684_800 * NS_PER_S  # 2000-01-01T00:00:00Z
 
 
 class Normaliser:
@@ -135,7 +114,7 @@ class Normaliser:
         device = topic_device or observation.device or decoded.device
         if not device:
             return Rejection(RejectCode.NO_DEVICE, f"{key}: no device id in topic or payload", key)
-        if len(device) > MAX_DEVICE_ID or _UNSTORABLE.search(device):
+        if not is_storable_device_id(device):
             return Rejection(
                 RejectCode.BAD_DEVICE,
                 f"device id {_preview(device)} has control characters or backslashes,"

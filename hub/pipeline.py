@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from adapters import DecodeContext, DecodeError, get_codec
+from core.model import NormaliseResult, RejectCode, Rejection
 from hub.labs import LabConfig, Source
-from hub.model import NormaliseResult, Rejection
-from hub.normalise import Normaliser, RejectCode
+from hub.normalise import Normaliser
 from hub.routing import Route
 
 DEFAULT_MAX_PAYLOAD = 256 * 1024

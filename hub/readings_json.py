@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.model import Reading
-from hub.timeutil import ns_to_rfc3339
+from core.model import Reading
+from core.timeutil import ns_to_rfc3339
 
 
 def reading_to_dict(reading: Reading) -> dict[str, Any]:

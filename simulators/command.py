@@ -17,8 +17,8 @@ from types import FrameType
 
 from rich.console import Console
 
+from core.timeutil import ns_to_rfc3339
 from hub.labs import LabConfig, LabConfigError, load_labs
-from hub.timeutil import ns_to_rfc3339
 from simulators.faults import FAULT_KINDS, Faults, FaultSpecError
 from simulators.fleet import Fleet, build_fleet
 from simulators.message import SimMessage

@@ -19,10 +19,10 @@ import orjson
 import pytest
 import yaml
 
+from core.timeutil import parse_iso_ns
 from hub.labs import LabConfig, Source, load_labs
 from hub.pipeline import Pipeline
 from hub.readings_json import reading_to_dict
-from hub.timeutil import parse_iso_ns
 from hub.topics import matches
 
 ROOT = Path(__file__).resolve().parent.parent

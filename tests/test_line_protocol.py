@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hub.model import Reading
+from core.model import Reading
 from hub.store.line_protocol import escape_tag, reading_to_line, stats_line
 
 

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from core.model import DecodedMessage, RawObservation, RejectCode
+from core.timeutil import ns_to_rfc3339, parse_iso_ns
 from hub.labs import LabConfig, load_lab
-from hub.model import DecodedMessage, RawObservation
-from hub.normalise import Normaliser, RejectCode
-from hub.timeutil import ns_to_rfc3339, parse_iso_ns
+from hub.normalise import Normaliser
 
 ROOT = Path(__file__).resolve().parent.parent
 AARHUS = load_lab(ROOT / "labs" / "aarhus-city-lab.yaml")

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.timeutil import TimeFormatError, epoch_to_ns, guess_epoch_unit, ns_to_rfc3339, parse_iso_ns
+from core.timeutil import TimeFormatError, epoch_to_ns, guess_epoch_unit, ns_to_rfc3339, parse_iso_ns
 
 CPH = ZoneInfo("Europe/Copenhagen")
 

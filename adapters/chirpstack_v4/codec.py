@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import flatten_measurements, load_json, optional_str, parse_degrees, require_object
-from hub.model import DecodedMessage
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage
 
 
 class ChirpstackV4Options(BaseModel):

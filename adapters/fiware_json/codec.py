@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._fiware import TIME_ATTRIBUTE, parse_topic, split_unit
 from adapters._json import epoch_or_text_time, load_json, type_name
-from hub.model import DecodedMessage, RawObservation, RawTime
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation, RawTime
 
 # Single-measure arrays carry their own time under this lower-case key (IoT Agent JSON manual).
 _SINGLE_TIME = "timestamp"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._fiware import TIME_ATTRIBUTE, parse_topic, split_unit
-from hub.model import DecodedMessage, RawObservation
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation
 
 # A group may start with its own time: "2016-06-13T00:35:30Z|lle|100" (the IoT Agent's ulParser).
 _LEADING_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import epoch_or_text_time, load_json, type_name
 from adapters.json.paths import PathError, compile_path
-from hub.model import DecodedMessage, RawObservation, RawTime
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation, RawTime
 
 EpochUnit = Literal["auto", "s", "ms", "us", "ns"]
 

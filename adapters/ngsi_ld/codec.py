@@ -12,10 +12,10 @@ from typing import Any, TypeGuard
 
 from pydantic import BaseModel, ConfigDict
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import MAX_DEPTH, load_json, type_name
-from hub.model import DecodedMessage, RawObservation, RawTime
-from hub.timeutil import TimeFormatError, parse_iso_ns
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation, RawTime
+from core.timeutil import TimeFormatError, parse_iso_ns
 
 # Entity members that are never measurements.
 _RESERVED = {

@@ -7,10 +7,10 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import load_json, type_name
-from hub.model import DecodedMessage, RawObservation, RawTime
-from hub.timeutil import epoch_to_ns
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation, RawTime
+from core.timeutil import epoch_to_ns
 
 # RFC 8428 section 4.5.3: times below 2**28 are relative to "now".
 _RELATIVE_LIMIT = 2**28

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import load_json, optional_str, parse_degrees, require_object, type_name
-from hub.model import DecodedMessage, RawObservation
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation
 
 # The units Sensor.Community uses for each value type: fixed by the firmware and the API, never in the payload.
 # Pressure is in Pa (BMP/BME sensors), which no lab default could guess.

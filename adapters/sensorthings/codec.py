@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import load_json, require_object, type_name
-from hub.model import DecodedMessage, RawObservation
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation
 
 # Datastreams(1), Datastreams('abc'): the collection's navigation link in the topic (OGC 15-078r6 14.1).
 _DATASTREAM_LEVEL = re.compile(r"^Datastreams\((?P<id>[^()]+)\)$")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import load_json, optional_str, require_object, type_name
-from hub.model import DecodedMessage, RawObservation
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation
 
 _TIME = "Time"
 _TEMP_UNIT = "TempUnit"

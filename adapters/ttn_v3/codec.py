@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters._codec import Codec, DecodeContext, DecodeError
 from adapters._json import flatten_measurements, load_json, optional_str, require_object
-from hub.model import DecodedMessage, RawObservation
+from core.codec import Codec, DecodeContext, DecodeError
+from core.model import DecodedMessage, RawObservation
 
 
 class TtnV3Codec(Codec):

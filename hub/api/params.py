@@ -14,12 +14,11 @@ from typing import Annotated
 
 from fastapi import Query
 
+from core.names import MAX_DEVICE_ID, is_slug, is_storable_device_id
+from core.timeutil import NS_PER_S, TimeFormatError, now_ns, ns_to_rfc3339, parse_iso_ns
 from hub.api.problems import ApiProblem
-from hub.labs import is_slug
-from hub.timeutil import TimeFormatError, now_ns, ns_to_rfc3339, parse_iso_ns
 from hub.vocabulary import load_vocabulary
 
-NS_PER_S = 1_000_000_000
 NS_PER_HOUR = 3600 * NS_PER_S
 NS_PER_DAY = 24 * NS_PER_HOUR
 DEFAULT_RANGE_NS = NS_PER_DAY
@@ -28,8 +27,6 @@ MAX_TIME_NS = 9_000_000_000 * NS_PER_S  # 2255-03-15
 RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
 EVERY_PATTERN = r"^[1-9][0-9]{0,5}(s|m|h|d|w)$"
 CITIES_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*(,[a-z0-9]+(-[a-z0-9]+)*)*$"
-SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-MAX_DEVICE_LENGTH = 128
 _RFC3339 = re.compile(RFC3339_PATTERN)
 _EVERY = re.compile(EVERY_PATTERN)
 _UNIT_NS = {"s": NS_PER_S, "m": 60 * NS_PER_S, "h": NS_PER_HOUR, "d": NS_PER_DAY, "w": 7 * NS_PER_DAY}
@@ -142,7 +139,7 @@ def check_buckets(span: TimeRange, every: Every, max_buckets: int) -> int:
 def check_slug(value: str | None, name: str, known: set[str]) -> str | None:
     if value is None:
         return None
-    if not is_slug(value) or len(value) > 64:
+    if not is_slug(value):
         raise ApiProblem(400, f"{name}: {value[:40]!r} is not a slug (lowercase letters, digits and dashes)")
     if value not in known:
         raise ApiProblem(400, f"{name}: unknown {name} {value!r}; known: {', '.join(sorted(known)) or 'none'}")
@@ -153,9 +150,9 @@ def check_device(value: str | None) -> str | None:
     """Device ids are free text: length-checked here and always bound as a query parameter."""
     if value is None:
         return None
-    if not value or len(value) > MAX_DEVICE_LENGTH or any(ord(ch) < 32 or ch in "\\\x7f" for ch in value):
+    if not is_storable_device_id(value):
         raise ApiProblem(
-            400, f"device: must be 1..{MAX_DEVICE_LENGTH} characters without control characters or backslashes"
+            400, f"device: must be 1..{MAX_DEVICE_ID} characters without control characters or backslashes"
         )
     return value
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import orjson
 
 from adapters import CodecNotFoundError, codecs, get_codec
+from core.timeutil import now_ns
 from hub.labs import LabConfig, LabConfigError, Source, load_labs
 from hub.pipeline import Pipeline
 from hub.readings_json import reading_to_dict
-from hub.timeutil import now_ns
 from hub.topics import matches
 
 EXIT_BAD_INPUT = 2

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from core.model import RejectCode
 from hub.ingest.stats import IngestStats
-from hub.normalise import RejectCode
 from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.spool import Spool
 from hub.store.writers import InfluxWriter, PermanentWriteError, TransientWriteError

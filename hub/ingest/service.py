@@ -19,10 +19,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from core.model import RejectCode
 from hub.ingest.batcher import BatchWriter, Envelope
 from hub.ingest.stats import IngestStats
 from hub.labs import LabConfig, load_labs
-from hub.normalise import Normaliser, RejectCode
+from hub.normalise import Normaliser
 from hub.pipeline import Pipeline
 from hub.routing import Router
 from hub.settings import Settings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hub.model import Reading
+from core.model import Reading
 
 # Line protocol can't carry a line break, and InfluxDB versions disagree on whether "\\"
 # is an escaped backslash (1.x keeps both and then misreads a trailing one as escaping the

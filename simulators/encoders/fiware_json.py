@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
+from core.timeutil import ns_to_rfc3339
 from hub.labs import LabConfig, Source
-from hub.timeutil import ns_to_rfc3339
 from simulators.encoders import Sample, fill_topic
 from simulators.encoders._fiware import FiwareMultiMeasureEncoder
 

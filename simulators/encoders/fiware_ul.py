@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 
+from core.timeutil import ns_to_rfc3339
 from hub.labs import LabConfig, Source
-from hub.timeutil import ns_to_rfc3339
 from simulators.encoders import Sample, fill_topic
 from simulators.encoders._fiware import FiwareMultiMeasureEncoder
 

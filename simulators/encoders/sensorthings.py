@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
+from core.timeutil import ns_to_rfc3339
 from hub.labs import LabConfig, Source
-from hub.timeutil import ns_to_rfc3339
 from hub.vocabulary import load_vocabulary
 from simulators.devices import Device
 from simulators.encoders import Encoder, Sample, fill_topic, from_canonical, round_to

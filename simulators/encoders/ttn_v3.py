@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
+from core.timeutil import ns_to_rfc3339
 from hub.labs import LabConfig, Source
-from hub.timeutil import ns_to_rfc3339
 from hub.vocabulary import load_vocabulary
 from simulators.encoders import LORAWAN_DECODER_KEYS, LORAWAN_KINDS, Encoder, Field, Sample, fill_topic
 

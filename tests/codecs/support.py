@@ -13,10 +13,10 @@ import yaml
 from hypothesis import strategies as st
 
 from adapters import DecodeContext, get_codec
+from core.model import DecodedMessage, RawObservation
+from core.timeutil import parse_iso_ns
 from hub.labs import LabConfig, Source, load_labs
-from hub.model import DecodedMessage, RawObservation
 from hub.pipeline import Pipeline, Processed
-from hub.timeutil import parse_iso_ns
 from hub.topics import matches
 
 ROOT = Path(__file__).resolve().parents[2]

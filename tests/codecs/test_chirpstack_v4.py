@@ -5,7 +5,7 @@ import json
 import pytest
 
 from adapters import DecodeError
-from hub.timeutil import parse_iso_ns
+from core.timeutil import parse_iso_ns
 from tests.codecs.support import decode, failure, fixture, process, readings
 
 LAB = "aarhus-os2iot"

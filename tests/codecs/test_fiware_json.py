@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from adapters import DecodeError
-from hub.timeutil import parse_iso_ns
+from core.timeutil import parse_iso_ns
 from tests.codecs.support import decode, process
 
 LAB = "trondheim-iot-lab"

@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from adapters import DecodeContext, get_codec
-from hub.model import DecodedMessage
-from hub.timeutil import parse_iso_ns
+from core.model import DecodedMessage
+from core.timeutil import parse_iso_ns
 from tests.codecs.support import RECEIVED_NS, failure, process
 
 LAB = "odense-city-lab"

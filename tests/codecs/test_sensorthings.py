@@ -5,8 +5,8 @@ import json
 import pytest
 
 from adapters import DecodeError, get_codec
+from core.timeutil import parse_iso_ns
 from hub.labs import LabConfigError, load_lab
-from hub.timeutil import parse_iso_ns
 from tests.codecs.support import ROOT, decode, fixture, process
 
 LAB = "stavanger-sensorthings"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from core.model import RejectCode
 from hub.labs import LabConfig, load_labs
-from hub.normalise import RejectCode
 from hub.pipeline import Pipeline, Processed
 from hub.routing import Router
 from simulators import Faults, SimMessage, build_fleet

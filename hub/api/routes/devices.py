@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
+from core.timeutil import ns_to_rfc3339
 from hub.api.deps import InfluxDep, LabsDep, ReadAccess, VocabularyDep
 from hub.api.models import Device, DeviceList, DeviceQuantity, Location
-from hub.api.params import SLUG_PATTERN, check_slug
+from hub.api.params import check_slug
 from hub.api.problems import problem_responses
 from hub.api.queries import DeviceSeries, Filters, fetch_device_locations, fetch_device_series, fetch_measurements
-from hub.timeutil import ns_to_rfc3339
 
 router = APIRouter(tags=["devices"], dependencies=[ReadAccess], responses=problem_responses(400, 401, 503))
 
@@ -24,8 +25,10 @@ def list_devices(
     influx: InfluxDep,
     labs: LabsDep,
     vocabulary: VocabularyDep,
-    city: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus"])] = None,
-    lab: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus-city-lab"])] = None,
+    city: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus"])] = None,
+    lab: Annotated[
+        str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus-city-lab"])
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_DEVICES_PAGE)] = 1000,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeviceList:

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
 from hub.api.deps import LabsDep, ReadAccess
 from hub.api.models import Lab, LabList, LabSource, Location
-from hub.api.params import SLUG_PATTERN
 from hub.api.problems import ApiProblem, problem_responses
 from hub.labs import LabConfig
 
@@ -45,7 +45,7 @@ def list_labs(labs: LabsDep) -> LabList:
 @router.get("/labs/{lab}", summary="One lab", responses=problem_responses(400, 404))
 def get_lab(
     labs: LabsDep,
-    lab: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus-city-lab"])],
+    lab: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus-city-lab"])],
 ) -> Lab:
     config = labs.get(lab)
     if config is None:

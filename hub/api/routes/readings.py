@@ -12,11 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
+from core.timeutil import ns_to_rfc3339
 from hub.api.deps import InfluxDep, LabsDep, ReadAccess, SettingsDep, VocabularyDep
 from hub.api.models import AggregatedReadings, Bucket, RawReadings, ReadingOut
 from hub.api.params import (
     EVERY_PATTERN,
-    SLUG_PATTERN,
     Aggregate,
     FromQuery,
     QuantityName,
@@ -31,7 +32,6 @@ from hub.api.params import (
 from hub.api.problems import problem_responses
 from hub.api.queries import Filters, RawRow, fetch_buckets, fetch_raw, stream_raw
 from hub.store.influxql import InfluxQLError
-from hub.timeutil import ns_to_rfc3339
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["readings"], dependencies=[ReadAccess], responses=problem_responses(400, 401, 503))
@@ -64,8 +64,10 @@ def get_readings(
     labs: LabsDep,
     vocabulary: VocabularyDep,
     quantity: Annotated[QuantityName, Query(description="a quantity from /quantities", examples=["pm25"])],
-    city: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus"])] = None,
-    lab: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=64, examples=["aarhus-city-lab"])] = None,
+    city: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus"])] = None,
+    lab: Annotated[
+        str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus-city-lab"])
+    ] = None,
     device: Annotated[str | None, Query(min_length=1, max_length=128, examples=["lamp-7"])] = None,
     start: FromQuery = None,
     end: ToQuery = None,

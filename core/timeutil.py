@@ -13,7 +13,7 @@ _ISO = re.compile(
     r"(?P<zone>Z|z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NS_PER_S = 1_000_000_000
+NS_PER_S = 1_000_000_000
 
 
 class TimeFormatError(ValueError):
@@ -44,12 +44,12 @@ def parse_iso_ns(text: str, default_zone: ZoneInfo | None) -> int:
         local = base.replace(tzinfo=UTC) - sign * timedelta(hours=hours, minutes=minutes)
     whole_seconds = (local - _EPOCH) // timedelta(seconds=1)
     frac = (match["frac"] or "").ljust(9, "0")[:9]
-    return whole_seconds * _NS_PER_S + int(frac)
+    return whole_seconds * NS_PER_S + int(frac)
 
 
 def epoch_to_ns(value: float, unit: str = "s") -> int:
     """Epoch number in s, ms, us or ns to integer ns."""
-    scale = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}[unit]
+    scale = {"s": NS_PER_S, "ms": 1_000_000, "us": 1_000, "ns": 1}[unit]
     if isinstance(value, int):
         return value * scale
     return round(value * scale)
@@ -69,7 +69,7 @@ def guess_epoch_unit(value: float) -> str:
 
 def ns_to_rfc3339(time_ns: int) -> str:
     """UTC RFC 3339 with as many fraction digits as needed (up to 9), ending in ``Z``."""
-    seconds, frac = divmod(time_ns, _NS_PER_S)
+    seconds, frac = divmod(time_ns, NS_PER_S)
     stamp = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
     if frac:
         stamp += "." + f"{frac:09d}".rstrip("0")

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hub.model import DecodedMessage
+from core.model import DecodedMessage
 
 
 class DecodeError(ValueError):

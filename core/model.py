@@ -6,6 +6,7 @@ These are hot-path objects: frozen, slotted dataclasses, not pydantic models.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 # A raw time as a codec found it: ISO 8601 text (a zone is optional) or an
 # integer count of nanoseconds since the Unix epoch (already UTC).
@@ -31,6 +32,9 @@ class DecodedMessage:
 
     observations: tuple[RawObservation, ...]
     device: str | None = None
+    # The device model as the network names it ("vendor/model", e.g. TTN's version_ids), when it does:
+    # it selects the device profile that gives the payload's keys their meaning.
+    device_model: str | None = None
     # Network/gateway time: used when an observation carries no measurement time.
     gateway_time: RawTime | None = None
     lat: float | None = None
@@ -52,11 +56,29 @@ class Reading:
     lon: float | None = None
 
 
+class RejectCode(StrEnum):
+    """Bounded reason codes: they become tags and metric labels, so never free text."""
+
+    DECODE_ERROR = "decode_error"
+    OVERSIZED = "oversized"
+    NO_SOURCE = "no_source"
+    NOT_A_NUMBER = "not_a_number"
+    UNKNOWN_UNIT = "unknown_unit"
+    OUT_OF_RANGE = "out_of_range"
+    BAD_TIME = "bad_time"
+    TIME_IN_FUTURE = "time_in_future"
+    TIME_TOO_OLD = "time_too_old"
+    NO_DEVICE = "no_device"
+    BAD_DEVICE = "bad_device"
+    NO_READINGS = "no_readings"
+    STORE_REJECTED = "store_rejected"
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """A reading (or a whole message) the hub refused, with a bounded reason code."""
 
-    code: str
+    code: RejectCode
     detail: str
     key: str | None = None
 
