@@ -43,7 +43,7 @@ def test_an_annual_guideline_alone_is_not_a_short_term_one():
 
 
 def test_an_unknown_period_is_a_vocabulary_error():
-    with pytest.raises(VocabularyError, match="2w"):
+    with pytest.raises(VocabularyError, match=r"2w"):
         quantity(Reference("WHO odd guideline", 5, "2w")).who_short_term()
 
 
