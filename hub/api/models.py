@@ -28,7 +28,7 @@ class Health(BaseModel):
             "checks": {
                 "mqtt": {"ok": True, "detail": "connected to mqtt://127.0.0.1:1883"},
                 "influxdb": {"ok": True, "detail": "database citylab answers at http://127.0.0.1:8086"},
-                "labs": {"ok": True, "detail": "13 labs from labs (loaded 2026-03-01T10:00:00.5Z)"},
+                "labs": {"ok": True, "detail": "14 labs from labs (loaded 2026-03-01T10:00:00.5Z)"},
             },
         }
     )
