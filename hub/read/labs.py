@@ -64,7 +64,7 @@ class LabCatalog:
         self._error: str | None = None  # why the files as they are now can't be loaded
 
     def current(self) -> Labs:
-        """The configs in use; raises ``Unavailable`` only if no good configs were ever loaded."""
+        """The configs in use (shared: don't modify); raises ``Unavailable`` only if none were ever loaded."""
         with self._lock:
             self._refresh()
             if self._labs is None:
@@ -74,10 +74,9 @@ class LabCatalog:
     def status(self) -> CatalogStatus:
         with self._lock:
             self._refresh()
-            where = f"{self.directory}"
             if self._labs is None:
                 return CatalogStatus(False, f"lab configuration can't be loaded: {self._error}")
-            loaded = f"{len(self._labs)} labs from {where} (loaded {ns_to_rfc3339(self._loaded_ns)})"
+            loaded = f"{len(self._labs)} labs from {self.directory} (loaded {ns_to_rfc3339(self._loaded_ns)})"
             if self._error is not None:
                 return CatalogStatus(
                     True, f"{loaded}; the files now there can't be loaded, so these stay in use: {self._error}"
