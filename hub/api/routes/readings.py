@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from core.names import MAX_DEVICE_ID
 from core.timeutil import ns_to_rfc3339
 from hub.api.deps import InfluxDep, LabsDep, LimitsDep, ReadAccess
 from hub.api.models import AggregatedReadings, Bucket, RawReadings, ReadingOut
@@ -98,7 +99,7 @@ def get_readings(
     quantity: Annotated[QuantityName, Query(description="a quantity from /quantities", examples=["pm25"])],
     city: CityQuery = None,
     lab: LabQuery = None,
-    device: Annotated[str | None, Query(min_length=1, max_length=128, examples=["lamp-7"])] = None,
+    device: Annotated[str | None, Query(min_length=1, max_length=MAX_DEVICE_ID, examples=["lamp-7"])] = None,
     start: FromQuery = None,
     end: ToQuery = None,
     every: Annotated[
