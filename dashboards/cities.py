@@ -9,9 +9,13 @@ from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
 
 from dashboards.common import (
+    CITIES_UID,
     DATASOURCE,
+    HUB_HEALTH_UID,
+    LAB_DETAIL_UID,
     QUANTITY_REGEX,
     citylab_dashboard,
+    dashboard_link,
     influx_variable,
     number_panels,
     query,
@@ -21,7 +25,7 @@ from dashboards.common import (
 from dashboards.panels import device_map, fit_view
 from dashboards.references import Guideline, air_quality_guidelines
 
-UID = "citylab-cities"
+UID = CITIES_UID
 TITLE = "Nordic cities compared"
 
 # Grafana's unit id for µg/m³, the canonical unit of every air-quality quantity.
@@ -224,18 +228,8 @@ def build() -> models.Dashboard:
                 description="Every quantity stored, except the hub's own statistics.",
             )
         )
-        .link(
-            dash.DashboardLink("City lab detail")
-            .type(models.DashboardLinkType.LINK)
-            .url("/d/citylab-lab-detail")
-            .keep_time(True)
-        )
-        .link(
-            dash.DashboardLink("Hub health")
-            .type(models.DashboardLinkType.LINK)
-            .url("/d/citylab-hub-health")
-            .keep_time(True)
-        )
+        .link(dashboard_link("City lab detail", LAB_DETAIL_UID))
+        .link(dashboard_link("Hub health", HUB_HEALTH_UID))
     )
     for panel in number_panels(
         [

@@ -22,6 +22,11 @@ DATASOURCE = models.DataSourceRef(type_val=PLUGIN_ID, uid=DATASOURCE_UID)
 GRAFANA_IMAGE = "grafana/grafana:11.6.3"
 
 FOLDER_UID = "citylab"
+
+# Each dashboard's fixed uid (its file is <uid>.json); links between dashboards are built from these.
+CITIES_UID = "citylab-cities"
+LAB_DETAIL_UID = "citylab-lab-detail"
+HUB_HEALTH_UID = "citylab-hub-health"
 FOLDER_TITLE = "City Lab"
 
 # The hub writes its self-observation here; it is not a quantity.
@@ -42,6 +47,11 @@ def citylab_dashboard(title: str, uid: str, description: str, *, time_from: str,
         .refresh(refresh)
         .readonly()
     )
+
+
+def dashboard_link(title: str, uid: str) -> dash.DashboardLink:
+    """A link in the dashboard's header to another City Lab dashboard, keeping the time range."""
+    return dash.DashboardLink(title).type(models.DashboardLinkType.LINK).url(f"/d/{uid}").keep_time(True)
 
 
 def query(statement: str, ref_id: str = "A") -> InfluxQL:

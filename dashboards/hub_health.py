@@ -8,14 +8,23 @@ writer's own figures) and ``reason`` (on the per-reason ``rejected`` points only
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import common as common_builders
-from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import stat, timeseries
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
 
-from dashboards.common import DATASOURCE, STATS_MEASUREMENT, citylab_dashboard, number_panels, query, thresholds
+from dashboards.common import (
+    CITIES_UID,
+    DATASOURCE,
+    HUB_HEALTH_UID,
+    STATS_MEASUREMENT,
+    citylab_dashboard,
+    dashboard_link,
+    number_panels,
+    query,
+    thresholds,
+)
 
-UID = "citylab-hub-health"
+UID = HUB_HEALTH_UID
 TITLE = "Hub health"
 
 STATS = f'"{STATS_MEASUREMENT}"'
@@ -160,12 +169,7 @@ def build() -> models.Dashboard:
         "What the hub received, wrote and refused, from its own hub_stats points.",
         time_from="now-6h",
         refresh="30s",
-    ).link(
-        dash.DashboardLink("Nordic cities compared")
-        .type(models.DashboardLinkType.LINK)
-        .url("/d/citylab-cities")
-        .keep_time(True)
-    )
+    ).link(dashboard_link("Nordic cities compared", CITIES_UID))
     panels = [
         _total("Messages received", "messages", "MQTT messages routed to a lab over the range."),
         _total("Readings written", "readings", "Readings written to InfluxDB over the range."),

@@ -8,9 +8,12 @@ from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
 
 from dashboards.common import (
+    CITIES_UID,
     DATASOURCE,
+    LAB_DETAIL_UID,
     QUANTITY_REGEX,
     citylab_dashboard,
+    dashboard_link,
     influx_variable,
     number_panels,
     query,
@@ -19,7 +22,7 @@ from dashboards.common import (
 )
 from dashboards.panels import device_map, fit_view
 
-UID = "citylab-lab-detail"
+UID = LAB_DETAIL_UID
 TITLE = "City lab detail"
 
 # The filter every panel applies: the chosen lab and its chosen devices.
@@ -157,12 +160,7 @@ def build() -> models.Dashboard:
                 multi=True,
             )
         )
-        .link(
-            dash.DashboardLink("Nordic cities compared")
-            .type(models.DashboardLinkType.LINK)
-            .url("/d/citylab-cities")
-            .keep_time(True)
-        )
+        .link(dashboard_link("Nordic cities compared", CITIES_UID))
     )
     for panel in number_panels([_last_seen(), _devices_map(), _activity(), _per_device_series()]):
         builder = builder.with_panel(panel)

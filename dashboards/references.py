@@ -6,16 +6,12 @@ WHO 2021 short-term guideline and the EU value to draw beside it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from hub.vocabulary import Reference, load_vocabulary
 
 # The pollutants the dashboard charts against their references, in display order.
 AIR_QUALITY = ("pm25", "pm10", "no2", "o3")
-
-_PERIOD = re.compile(r"^(\d+)([hdy])$")
-_HOURS = {"h": 1, "d": 24, "y": 24 * 365}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,27 +28,20 @@ class Guideline:
         return self.who.period
 
 
-def period_hours(period: str) -> int:
-    match = _PERIOD.match(period)
-    if match is None:
-        raise ValueError(f"unsupported reference period {period!r}")
-    return int(match.group(1)) * _HOURS[match.group(2)]
-
-
 def _shortest(references: list[Reference]) -> Reference:
-    return min(references, key=lambda ref: period_hours(ref.period))
+    return min(references, key=lambda ref: ref.hours)
 
 
 def guideline(quantity: str) -> Guideline:
     spec = load_vocabulary().quantities[quantity]
-    who = [ref for ref in spec.references if ref.name.startswith("WHO")]
+    # The same WHO guideline the API counts "hours above" against: one chooser, in the vocabulary.
+    who = spec.who_short_term()
     eu = [ref for ref in spec.references if ref.name.startswith("EU")]
-    if not who or not eu:
-        raise ValueError(f"quantities.yaml: {quantity} needs both a WHO and an EU reference")
-    who_short = _shortest(who)
+    if who is None or not eu:
+        raise ValueError(f"quantities.yaml: {quantity} needs both a short-term WHO guideline and an EU reference")
     # Prefer the EU value over the same period as the WHO guideline, so both lines mean the same thing.
-    same_period = [ref for ref in eu if ref.period == who_short.period]
-    return Guideline(quantity, spec.description, spec.unit, who_short, _shortest(same_period or eu))
+    same_period = [ref for ref in eu if ref.period == who.period]
+    return Guideline(quantity, spec.description, spec.unit, who, _shortest(same_period or eu))
 
 
 def air_quality_guidelines() -> list[Guideline]:

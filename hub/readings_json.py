@@ -1,4 +1,10 @@
-"""The JSON shape of a reading, as ``citylab decode`` prints it and the API serves it."""
+"""The JSON line ``citylab decode`` prints for each reading (the codec fixtures' expected readings too).
+
+Not the API's shape: ``/api/v1/readings`` answers with one quantity and unit per page and, per
+reading, ``time``, ``city``, ``lab``, ``device``, ``value``, ``unit``, ``lat`` and ``lon`` (null when
+unknown); see hub/api/models.py. Here ``quantity`` sits on every line, and ``lat``/``lon`` appear
+only when both are known.
+"""
 
 from __future__ import annotations
 

@@ -19,11 +19,24 @@ class VocabularyError(ValueError):
     """The vocabulary data files contradict themselves."""
 
 
+_PERIOD = re.compile(r"^(\d+)([hdy])$")
+_HOURS_PER_YEAR = 24 * 365
+_PERIOD_HOURS = {"h": 1, "d": 24, "y": _HOURS_PER_YEAR}
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     name: str
     value: float
-    period: str
+    period: str  # averaging period: 1h, 8h, 24h, 1y
+
+    @property
+    def hours(self) -> int:
+        """The averaging period in hours (a year counts 365 days)."""
+        match = _PERIOD.match(self.period)
+        if match is None:
+            raise VocabularyError(f"{self.name}: unsupported averaging period {self.period!r}")
+        return int(match.group(1)) * _PERIOD_HOURS[match.group(2)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,15 @@ class Quantity:
     description: str
     molar_factor: float | None
     references: tuple[Reference, ...]
+
+    def who_short_term(self) -> Reference | None:
+        """The WHO guideline with the shortest averaging period below a year (24 h for PM and NO₂, 8 h for O₃).
+
+        The one guideline the hub compares hourly means with ("hours above WHO") and draws on the
+        dashboards; None when the quantity has no short-term WHO guideline.
+        """
+        short_term = [ref for ref in self.references if ref.name.startswith("WHO") and ref.hours < _HOURS_PER_YEAR]
+        return min(short_term, key=lambda ref: ref.hours, default=None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,7 +202,7 @@ def _where_to_look(console: Console, mqtt_url: str, influx_url: str, api_url: st
         "--data-urlencode 'q=SELECT mean(value) FROM pm25 WHERE time > now() - 1d GROUP BY city'"
     )
     if api_url is not None:
-        console.print(f"  HTTP API: {api_url}  (OpenAPI docs at {api_url}/docs)")
+        console.print(f"  HTTP API: {api_url}/api/v1  (OpenAPI docs at {api_url}/docs)")
     console.print(f"  MQTT broker: {mqtt_url}")
     console.print(f"  Hub log and dead letters: {data_dir}/hub.log, {data_dir}/hub/deadletters.sqlite3")
     console.print("  Grafana dashboards come with Docker: docker compose up (see README)")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from hub.devstack import InfluxDB1, Mosquitto, local_stack
 from hub.store.influxql import InfluxQLClient
@@ -14,6 +16,25 @@ from tests.support.hub_process import HubProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 LABS_DIR = ROOT / "labs"
+
+# Property tests (Hypothesis, and Schemathesis on top of it) run under one of two profiles:
+# - "ci" (the default, scripts/test and CI): derandomized, so every run on any clone generates the
+#   same examples and a failure reproduces; no example database, so nothing carries over between runs.
+# - "explore" (scripts/test --explore): random, and EXPLORE_FACTOR times the examples, to find new
+#   failures. Each failure it finds becomes a pinned example (a plain test, or @example) before it is fixed.
+HYPOTHESIS_PROFILE_ENV = "CITYLAB_HYPOTHESIS_PROFILE"
+EXPLORE_FACTOR = 10
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+settings.register_profile(
+    "explore", derandomize=False, max_examples=100 * EXPLORE_FACTOR, deadline=None, print_blob=True
+)
+HYPOTHESIS_PROFILE = os.environ.get(HYPOTHESIS_PROFILE_ENV, "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def example_budget(ci_examples: int) -> int:
+    """For a test that sets its own max_examples: as given under "ci", EXPLORE_FACTOR times that when exploring."""
+    return ci_examples * EXPLORE_FACTOR if HYPOTHESIS_PROFILE == "explore" else ci_examples
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from pydantic import SecretStr
 
 from hub.api.problems import ApiProblem
 from hub.api.state import ApiState, DeadLetterAccess
-from hub.labs import LabConfig, LabConfigError, load_labs
+from hub.labs import LabConfig
+from hub.read import Limits
 from hub.settings import Settings
 from hub.store.influxql import InfluxQLClient
 from hub.vocabulary import Vocabulary, load_vocabulary
@@ -45,15 +46,17 @@ def get_dead_letters(state: StateDep) -> DeadLetterAccess:
     return state.dead_letters
 
 
-def get_labs(settings: Annotated[Settings, Depends(get_settings)]) -> dict[str, LabConfig]:
-    """Read from disk on every request, so a fixed lab config applies without a restart."""
-    try:
-        return load_labs(settings.labs)
-    except LabConfigError as exc:
-        raise ApiProblem(503, f"lab configuration can't be loaded: {exc}".replace("\n", "; ")) from None
+def get_limits(state: StateDep) -> Limits:
+    return state.limits
+
+
+def get_labs(state: StateDep) -> dict[str, LabConfig]:
+    """Cached, and reloaded when a file in the labs directory changes (hub/read/labs.py)."""
+    return state.labs.current()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LimitsDep = Annotated[Limits, Depends(get_limits)]
 InfluxDep = Annotated[InfluxQLClient, Depends(get_influx)]
 DeadLettersDep = Annotated[DeadLetterAccess, Depends(get_dead_letters)]
 LabsDep = Annotated[dict[str, LabConfig], Depends(get_labs)]

@@ -2,36 +2,36 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 
 from hub.api.metrics import make_registry
-from hub.api.problems import Problem, install_problem_handlers, problem_response
+from hub.api.problems import Problem, install_problem_handlers
 from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
+from hub.read import LabCatalog, Limits
 from hub.settings import Settings
-from hub.store.influxql import InfluxQLError
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
 
-log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Readings from every city lab in the network, in one vocabulary and one set of units.
 Times are RFC 3339 UTC; every value comes with its unit. Errors are `application/problem+json`.
-Read endpoints need `Authorization: Bearer <token>` when CITYLAB_API_READ_TOKEN is set; replay
+Resources are under /api/v1; /health, /ready and /metrics at the root. Read endpoints need
+`Authorization: Bearer <token>` when CITYLAB_API_READ_TOKEN is set; replay
 always needs CITYLAB_API_ADMIN_TOKEN. See docs/api.md.
 """
 
 
 REPLAY_OPERATION = "replay_dead_letters"
+# Every JSON resource lives under this prefix.
+API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings, *, ingest: IngestService | None = None) -> FastAPI:
@@ -39,6 +39,8 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     dead_letters = DeadLetterAccess(settings)
     state = ApiState(
         settings=settings,
+        limits=Limits.from_settings(settings),
+        labs=LabCatalog(settings.labs),
         influx=make_influxql(settings),
         dead_letters=dead_letters,
         registry=make_registry(dead_letters, ingest),
@@ -55,13 +57,10 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     app.state.api = state
     install_problem_handlers(app)
 
-    async def on_influx_error(_request: Request, exc: Exception) -> JSONResponse:
-        log.warning("InfluxDB query failed: %s", exc)
-        return problem_response(503, f"InfluxDB query failed: {exc}")
-
-    app.add_exception_handler(InfluxQLError, on_influx_error)
-    for module in (health, labs, devices, quantities, readings, compare, deadletters):
-        app.include_router(module.router)
+    # /health, /ready and /metrics stay at the root for probes and scrapers; / is the public page's.
+    app.include_router(health.router)
+    for module in (labs, devices, quantities, readings, compare, deadletters):
+        app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.api.params import RFC3339_PATTERN
+from hub.read import RFC3339_PATTERN
 
 
 def _example(example: dict[str, Any]) -> ConfigDict:
@@ -28,6 +28,7 @@ class Health(BaseModel):
             "checks": {
                 "mqtt": {"ok": True, "detail": "connected to mqtt://127.0.0.1:1883"},
                 "influxdb": {"ok": True, "detail": "database citylab answers at http://127.0.0.1:8086"},
+                "labs": {"ok": True, "detail": "14 labs from labs (loaded 2026-03-01T10:00:00.5Z)"},
             },
         }
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub.read import InvalidRequest, NotFound, QueryRejected, ReadError, Unavailable
+
+log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -94,7 +99,28 @@ def _describe_validation(error: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+# The read layer's errors as statuses: the caller's mistakes are 4xx, InfluxDB being away is 503,
+# and a statement InfluxDB refused (QueryRejected) is the hub's own bug: 500.
+_READ_ERROR_STATUSES: tuple[tuple[type[ReadError], int], ...] = (
+    (InvalidRequest, 400),
+    (NotFound, 404),
+    (Unavailable, 503),
+    (QueryRejected, 500),
+)
+
+
+def read_error_status(error: ReadError) -> int:
+    return next((status for kind, status in _READ_ERROR_STATUSES if isinstance(error, kind)), 500)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    async def on_read_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ReadError)
+        status = read_error_status(exc)
+        if status == 503:
+            log.warning("%s", exc)
+        return problem_response(status, exc.message)
+
     async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiProblem)
         return problem_response(exc.status, exc.detail, exc.headers)
@@ -112,6 +138,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         # The traceback goes to the server log (uvicorn logs it); clients get no internals.
         return problem_response(500, "unexpected server error; see the hub's log")
 
+    app.add_exception_handler(ReadError, on_read_error)
     app.add_exception_handler(ApiProblem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

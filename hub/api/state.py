@@ -1,4 +1,4 @@
-"""What one app instance holds: settings, the InfluxQL client, the dead-letter store, metrics."""
+"""What one app instance holds: settings, read limits, the lab configs, the InfluxQL client, dead letters, metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
+from hub.read import LabCatalog, Limits
 from hub.settings import Settings
 from hub.store.deadletters import DeadLetterStore
 from hub.store.influxql import InfluxQLClient
@@ -59,6 +60,8 @@ def make_influxql(settings: Settings) -> InfluxQLClient:
 @dataclass
 class ApiState:
     settings: Settings
+    limits: Limits
+    labs: LabCatalog
     influx: InfluxQLClient
     dead_letters: DeadLetterAccess
     registry: CollectorRegistry

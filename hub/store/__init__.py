@@ -1,25 +1,4 @@
-"""Storage: line protocol, InfluxDB writers (v1 and v2 APIs), InfluxQL queries and dead letters."""
+"""Storage: line protocol, InfluxDB writers (v1 and v2 APIs), InfluxQL queries and dead letters.
 
-from hub.store.deadletters import DeadLetter, DeadLetterStore
-from hub.store.influxql import InfluxQLClient, InfluxQLError
-from hub.store.line_protocol import reading_to_line
-from hub.store.writers import (
-    InfluxWriter,
-    PermanentWriteError,
-    TransientWriteError,
-    make_writer,
-    writer_from_settings,
-)
-
-__all__ = [
-    "DeadLetter",
-    "DeadLetterStore",
-    "InfluxQLClient",
-    "InfluxQLError",
-    "InfluxWriter",
-    "PermanentWriteError",
-    "TransientWriteError",
-    "make_writer",
-    "reading_to_line",
-    "writer_from_settings",
-]
+Import from the modules themselves (``hub.store.writers``, ``hub.store.influxql``...).
+"""

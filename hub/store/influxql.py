@@ -1,15 +1,34 @@
-"""InfluxQL over the v1 ``/query`` endpoint: portable across InfluxDB 1.x, 2.x (DBRP) and 3.x."""
+"""InfluxQL over the v1 ``/query`` endpoint: portable across InfluxDB 1.x, 2.x (DBRP) and 3.x.
+
+Failures come in two kinds, because they call for different answers: InfluxDB could not be
+reached or could not answer (``InfluxUnavailableError``: try again later), or InfluxDB answered
+and refused the statement itself (``InfluxQueryError``: the statement is wrong).
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+# Statuses that say nothing about the statement: the server, the credentials or the URL are at fault.
+_UNAVAILABLE_STATUSES = {401, 403, 404, 408, 429}
+# A statement addressed to a database that doesn't exist is a configuration problem, not a bad statement.
+_UNAVAILABLE_ERRORS = ("database not found",)
+
 
 class InfluxQLError(RuntimeError):
-    pass
+    """A statement did not run."""
+
+
+class InfluxUnavailableError(InfluxQLError):
+    """InfluxDB could not be reached or could not answer: network, timeout, 5xx, credentials, unknown database."""
+
+
+class InfluxQueryError(InfluxQLError):
+    """InfluxDB answered and refused the statement (a parse or planning error such as "overflowed duration")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,20 +64,28 @@ class InfluxQLClient:
         if epoch:
             form["epoch"] = epoch
         if params:
-            import json
-
             form["params"] = json.dumps(params)
         try:
             response = self._client.post("/query", data=form)
         except httpx.HTTPError as exc:
-            raise InfluxQLError(f"InfluxDB unreachable: {exc}") from exc
+            raise InfluxUnavailableError(f"InfluxDB unreachable: {exc}") from exc
         if response.status_code != 200:
-            raise InfluxQLError(f"InfluxDB answered {response.status_code}: {response.text[:300]}")
-        body = response.json()
+            kind = (
+                InfluxUnavailableError
+                if response.status_code >= 500 or response.status_code in _UNAVAILABLE_STATUSES
+                else InfluxQueryError
+            )
+            raise kind(f"InfluxDB answered {response.status_code}: {response.text[:300]}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise InfluxUnavailableError(f"InfluxDB answered 200 with a body that is not JSON: {exc}") from exc
         series: list[Series] = []
         for result in body.get("results", []):
             if "error" in result:
-                raise InfluxQLError(result["error"])
+                error = str(result["error"])
+                kind = InfluxUnavailableError if error.startswith(_UNAVAILABLE_ERRORS) else InfluxQueryError
+                raise kind(error)
             for item in result.get("series", []):
                 series.append(
                     Series(item.get("name", ""), item.get("tags") or {}, item["columns"], item.get("values", []))

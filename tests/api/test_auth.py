@@ -12,13 +12,13 @@ pytestmark = pytest.mark.integration
 
 READ, ADMIN = "read-secret", "admin-secret"
 READ_PATHS = [
-    "/labs",
-    "/labs/aarhus-city-lab",
-    "/quantities",
-    "/devices",
-    "/readings?quantity=pm25",
-    "/compare?quantity=pm25&cities=aarhus",
-    "/deadletters",
+    "/api/v1/labs",
+    "/api/v1/labs/aarhus-city-lab",
+    "/api/v1/quantities",
+    "/api/v1/devices",
+    "/api/v1/readings?quantity=pm25",
+    "/api/v1/compare?quantity=pm25&cities=aarhus",
+    "/api/v1/deadletters",
     "/metrics",
 ]
 
@@ -54,14 +54,16 @@ def test_health_probes_stay_open(guarded):
 
 def test_replay_needs_the_admin_token_not_the_read_token(guarded):
     for header in ({}, {"Authorization": f"Bearer {READ}"}, {"Authorization": "Bearer nope"}):
-        response = guarded.post("/deadletters/replay", json={"dry_run": True}, headers=header)
+        response = guarded.post("/api/v1/deadletters/replay", json={"dry_run": True}, headers=header)
         assert response.status_code == 401
         assert "detail" not in response.json()
-    ok = guarded.post("/deadletters/replay", json={"dry_run": True}, headers={"Authorization": f"Bearer {ADMIN}"})
+    ok = guarded.post(
+        "/api/v1/deadletters/replay", json={"dry_run": True}, headers={"Authorization": f"Bearer {ADMIN}"}
+    )
     assert ok.status_code == 200
     assert ok.json()["dry_run"] is True
 
 
 def test_reads_are_public_without_a_read_token(client):
-    assert client.get("/labs").status_code == 200
-    assert client.get("/labs", headers={"Authorization": "Bearer anything"}).status_code == 200
+    assert client.get("/api/v1/labs").status_code == 200
+    assert client.get("/api/v1/labs", headers={"Authorization": "Bearer anything"}).status_code == 200

@@ -17,7 +17,8 @@ def by_city(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_pm25_hourly_comparison_is_exact(client):
     response = client.get(
-        "/compare", params={"quantity": "pm25", "cities": "aarhus,copenhagen", "from": START, "to": END, "every": "1h"}
+        "/api/v1/compare",
+        params={"quantity": "pm25", "cities": "aarhus,copenhagen", "from": START, "to": END, "every": "1h"},
     )
     assert response.status_code == 200
     body = response.json()
@@ -60,7 +61,8 @@ def test_pm25_hourly_comparison_is_exact(client):
 
 def test_coverage_follows_every_but_who_hours_stay_hourly(client):
     body = client.get(
-        "/compare", params={"quantity": "pm25", "cities": "copenhagen,aarhus", "from": START, "to": END, "every": "2h"}
+        "/api/v1/compare",
+        params={"quantity": "pm25", "cities": "copenhagen,aarhus", "from": START, "to": END, "every": "2h"},
     ).json()
     assert body["buckets"] == 3
     cities = by_city(body)
@@ -71,7 +73,9 @@ def test_coverage_follows_every_but_who_hours_stay_hourly(client):
 
 
 def test_no2_guideline_applies_to_converted_values(client):
-    body = client.get("/compare", params={"quantity": "no2", "cities": "copenhagen", "from": START, "to": END}).json()
+    body = client.get(
+        "/api/v1/compare", params={"quantity": "no2", "cities": "copenhagen", "from": START, "to": END}
+    ).json()
     assert body["who_guideline"]["value"] == 25.0
     (city,) = body["cities"]
     # 19.1 and 38.2 µg/m³ (10 and 20 ppb): only the second hour is above 25.
@@ -80,7 +84,7 @@ def test_no2_guideline_applies_to_converted_values(client):
 
 
 def test_a_city_without_data_and_a_quantity_without_guideline(client):
-    body = client.get("/compare", params={"quantity": "o3", "cities": "aarhus", "from": START, "to": END}).json()
+    body = client.get("/api/v1/compare", params={"quantity": "o3", "cities": "aarhus", "from": START, "to": END}).json()
     assert body["who_guideline"]["period"] == "8h"
     assert body["cities"] == [
         {
@@ -96,7 +100,7 @@ def test_a_city_without_data_and_a_quantity_without_guideline(client):
         }
     ]
     body = client.get(
-        "/compare", params={"quantity": "temperature", "cities": "aarhus", "from": START, "to": END}
+        "/api/v1/compare", params={"quantity": "temperature", "cities": "aarhus", "from": START, "to": END}
     ).json()
     assert body["who_guideline"] is None
     (city,) = body["cities"]
@@ -111,11 +115,12 @@ def test_a_city_without_data_and_a_quantity_without_guideline(client):
         ({"cities": "aarhus' OR '1'='1"}, 400, "cities"),
         ({"every": "1s", "from": "2026-01-01T00:00:00Z"}, 400, "limit of 10000"),
         ({"to": "2027-03-03T00:00:00Z"}, 400, "limit of 366 days"),
+        ({"every": "176057d"}, 400, "every: 176057d is longer than InfluxDB can represent"),
     ],
 )
 def test_bad_comparisons_are_refused(client, params, status, fragment):
     response = client.get(
-        "/compare", params={"quantity": "pm25", "cities": "aarhus", "from": START, "to": END, **params}
+        "/api/v1/compare", params={"quantity": "pm25", "cities": "aarhus", "from": START, "to": END, **params}
     )
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"

@@ -20,10 +20,10 @@ ADMIN = "admin-token-for-tests"
 
 
 def test_lists_the_hubs_dead_letters_with_filters(client):
-    body = client.get("/deadletters").json()
+    body = client.get("/api/v1/deadletters").json()
     letters = body["dead_letters"]
     assert sorted(letter["reason_code"] for letter in letters) == ["decode_error", "out_of_range"]
-    out_of_range = client.get("/deadletters", params={"reason": "out_of_range"}).json()["dead_letters"]
+    out_of_range = client.get("/api/v1/deadletters", params={"reason": "out_of_range"}).json()["dead_letters"]
     (letter,) = out_of_range
     assert letter["lab"] == "aarhus-city-lab"
     assert letter["codec"] == "ttn-v3"
@@ -31,15 +31,15 @@ def test_lists_the_hubs_dead_letters_with_filters(client):
     assert "waterLevel 25 m is outside -20..20" in letter["reason"]
     assert '"level_cm": 2500' in letter["payload_preview"]
     assert letter["received_at"].endswith("Z")
-    assert client.get("/deadletters", params={"lab": "copenhagen-street-lab"}).json()["dead_letters"] == []
-    assert client.get("/deadletters", params={"since": "2100-01-01T00:00:00Z"}).json()["dead_letters"] == []
-    page = client.get("/deadletters", params={"limit": 1}).json()
+    assert client.get("/api/v1/deadletters", params={"lab": "copenhagen-street-lab"}).json()["dead_letters"] == []
+    assert client.get("/api/v1/deadletters", params={"since": "2100-01-01T00:00:00Z"}).json()["dead_letters"] == []
+    page = client.get("/api/v1/deadletters", params={"limit": 1}).json()
     assert len(page["dead_letters"]) == 1
     assert client.get(page["next"]).json()["next"] is None
 
 
 def test_replay_is_disabled_without_an_admin_token(client):
-    response = client.post("/deadletters/replay", json={})
+    response = client.post("/api/v1/deadletters/replay", json={})
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert "CITYLAB_API_ADMIN_TOKEN" in response.json()["detail"]
@@ -72,9 +72,12 @@ def test_replay_after_a_mapping_fix_writes_what_now_decodes(hub_factory, broker,
     settings = api_settings(broker, influx, database, data_dir, api_admin_token=ADMIN).model_copy(update={"labs": labs})
     auth = {"Authorization": f"Bearer {ADMIN}"}
     with TestClient(create_app(settings)) as api:
-        assert api.post("/deadletters/replay", json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert (
+            api.post("/api/v1/deadletters/replay", json={}, headers={"Authorization": "Bearer wrong"}).status_code
+            == 401
+        )
 
-        dry = api.post("/deadletters/replay", json={"dry_run": True}, headers=auth).json()
+        dry = api.post("/api/v1/deadletters/replay", json={"dry_run": True}, headers=auth).json()
         assert dry == {
             "selected": 3,
             "decoded": 2,
@@ -84,12 +87,12 @@ def test_replay_after_a_mapping_fix_writes_what_now_decodes(hub_factory, broker,
             "dry_run": True,
             "still_failing_reasons": {"decode_error": 1},
         }
-        assert len(api.get("/deadletters").json()["dead_letters"]) == 3
+        assert len(api.get("/api/v1/deadletters").json()["dead_letters"]) == 3
         assert influxql.query('SELECT "value" FROM "waterLevel"') == []
 
-        done = api.post("/deadletters/replay", json={"lab": "aarhus-city-lab"}, headers=auth).json()
+        done = api.post("/api/v1/deadletters/replay", json={"lab": "aarhus-city-lab"}, headers=auth).json()
         assert done == {**dry, "dry_run": False}
-        remaining = api.get("/deadletters").json()["dead_letters"]
+        remaining = api.get("/api/v1/deadletters").json()["dead_letters"]
         assert [letter["reason_code"] for letter in remaining] == ["decode_error"]
 
         rows = wait_for_rows(influxql, 'SELECT "value", "device" FROM "waterLevel"', 2)
@@ -100,7 +103,7 @@ def test_replay_after_a_mapping_fix_writes_what_now_decodes(hub_factory, broker,
         water = influxql.query('SELECT "value" FROM "waterTemperature"')[0].values
         assert [row[1] for row in water] == [7.5]  # rewritten, not doubled
 
-        again = api.post("/deadletters/replay", json={}, headers=auth).json()
+        again = api.post("/api/v1/deadletters/replay", json={}, headers=auth).json()
         assert (again["selected"], again["decoded"], again["still_failing"]) == (1, 0, 1)
 
 
@@ -130,8 +133,8 @@ def test_replay_keeps_a_new_rejection_as_a_dead_letter(hub_factory, broker, infl
     settings = api_settings(broker, influx, database, data_dir, api_admin_token=ADMIN).model_copy(update={"labs": labs})
     with TestClient(create_app(settings)) as api:
         result = api.post(
-            "/deadletters/replay", json={"reason": "out_of_range"}, headers={"Authorization": f"Bearer {ADMIN}"}
+            "/api/v1/deadletters/replay", json={"reason": "out_of_range"}, headers={"Authorization": f"Bearer {ADMIN}"}
         ).json()
         assert (result["selected"], result["decoded"], result["new_dead_letters"]) == (1, 1, 1)
-        (letter,) = api.get("/deadletters").json()["dead_letters"]
+        (letter,) = api.get("/api/v1/deadletters").json()["dead_letters"]
         assert "waterLevel 9000 m" in letter["reason"]

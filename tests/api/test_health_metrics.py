@@ -46,7 +46,7 @@ def test_ready_is_503_when_broker_and_database_are_gone(network, tmp_path):
         assert body["checks"]["influxdb"]["ok"] is False
         health = api.get("/health")
         assert (health.status_code, health.json()["status"]) == (200, "degraded")
-        readings = api.get("/readings", params={"quantity": "pm25"})
+        readings = api.get("/api/v1/readings", params={"quantity": "pm25"})
         assert readings.status_code == 503
         assert readings.headers["content-type"] == "application/problem+json"
         assert readings.json()["detail"].startswith("InfluxDB query failed")
@@ -116,7 +116,7 @@ def test_citylab_api_command_serves_and_stops_on_sigterm(network, influx, tmp_pa
         while True:
             try:
                 response = httpx.get(
-                    f"http://127.0.0.1:{port}/readings",
+                    f"http://127.0.0.1:{port}/api/v1/readings",
                     params={
                         "quantity": "pm25",
                         "city": "copenhagen",

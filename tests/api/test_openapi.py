@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from hub.api import create_app
+from tests.conftest import example_budget
 
 pytestmark = pytest.mark.integration
 
@@ -54,14 +55,14 @@ OPERATIONS = [
     "GET /health",
     "GET /ready",
     "GET /metrics",
-    "GET /labs",
-    "GET /labs/{lab}",
-    "GET /devices",
-    "GET /quantities",
-    "GET /readings",
-    "GET /compare",
-    "GET /deadletters",
-    "POST /deadletters/replay",
+    "GET /api/v1/labs",
+    "GET /api/v1/labs/{lab}",
+    "GET /api/v1/devices",
+    "GET /api/v1/quantities",
+    "GET /api/v1/readings",
+    "GET /api/v1/compare",
+    "GET /api/v1/deadletters",
+    "POST /api/v1/deadletters/replay",
 ]
 
 
@@ -92,14 +93,17 @@ def send(http: TestClient, case: schemathesis.Case[Any]) -> httpx.Response:
     return response
 
 
+# Per operation and generation mode; ten times that with scripts/test --explore.
+EXAMPLES_PER_OPERATION = 12
+
 # Operations with parameters or a body: the ones invalid (negative) requests can be made for.
 WITH_INPUT = [
-    "GET /labs/{lab}",
-    "GET /devices",
-    "GET /readings",
-    "GET /compare",
-    "GET /deadletters",
-    "POST /deadletters/replay",
+    "GET /api/v1/labs/{lab}",
+    "GET /api/v1/devices",
+    "GET /api/v1/readings",
+    "GET /api/v1/compare",
+    "GET /api/v1/deadletters",
+    "POST /api/v1/deadletters/replay",
 ]
 CASES = [(label, GenerationMode.POSITIVE) for label in OPERATIONS] + [
     (label, GenerationMode.NEGATIVE) for label in WITH_INPUT
@@ -111,8 +115,9 @@ def test_no_server_errors_and_responses_match_the_schema(http, api_schema, label
     operation = api_schema.find_operation_by_label(label)
     assert operation is not None
 
+    # Derandomized under the "ci" profile (tests/conftest.py): the same cases on every run and clone.
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=example_budget(EXAMPLES_PER_OPERATION), suppress_health_check=list(HealthCheck))
     def run(case):
         response = send(http, case)
         case.validate_response(response, checks=CHECKS, headers=dict(response.request.headers))
@@ -151,3 +156,27 @@ def test_every_operation_has_examples_and_documented_errors(app):
             if operation.get("parameters") or "requestBody" in operation:
                 problem = operation["responses"]["400"]["content"]["application/problem+json"]
                 assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}, where
+
+
+# Cases generation found once, pinned so every run checks them whatever the generator does next.
+# Add each failure `scripts/test --explore` finds here (or as a plain test) before fixing it.
+PINNED = [
+    # A second run on a clean clone generated this: InfluxDB answered "overflowed duration" and
+    # the API said 503. A bucket wider than InfluxDB can represent is now a 400.
+    (
+        "GET /api/v1/readings",
+        {"every": "176057d", "agg": "max", "quantity": "waterTemperature", "offset": 806812, "format": "csv"},
+    ),
+    ("GET /api/v1/readings", {"quantity": "pm25", "every": "999999w"}),
+    ("GET /api/v1/compare", {"quantity": "pm25", "cities": "aarhus", "every": "15251w"}),
+]
+
+
+@pytest.mark.parametrize(("label", "query"), PINNED, ids=[f"{label} {query}" for label, query in PINNED])
+def test_pinned_cases(http, api_schema, label, query):
+    operation = api_schema.find_operation_by_label(label)
+    case = operation.Case(query=query)
+    response = send(http, case)
+    case.validate_response(response, checks=CHECKS, headers=dict(response.request.headers))
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("every: ")

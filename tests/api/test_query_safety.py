@@ -5,8 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hub.api.params import TimeRange
-from hub.api.queries import Filters, raw_statement
 from tests.api.conftest import END, START
 from tests.integration.test_ingest import AARHUS_TOPIC, ttn_uplink
 from tests.support.influx import wait_for_rows
@@ -29,7 +27,7 @@ HOSTILE_TEXT = [
 
 @pytest.mark.parametrize("device", HOSTILE_TEXT)
 def test_hostile_device_ids_match_nothing_and_break_nothing(client, influx, network, device):
-    response = client.get("/readings", params={**WINDOW, "device": device})
+    response = client.get("/api/v1/readings", params={**WINDOW, "device": device})
     if "\\" in device:
         assert response.status_code == 400  # can't be stored, so refused before any query
         return
@@ -37,7 +35,7 @@ def test_hostile_device_ids_match_nothing_and_break_nothing(client, influx, netw
     assert response.json()["readings"] == []
     databases = httpx.post(f"{influx.url}/query", data={"q": "SHOW DATABASES"}).json()
     assert [network.database] in databases["results"][0]["series"][0]["values"]
-    assert len(client.get("/readings", params=WINDOW).json()["readings"]) == 8
+    assert len(client.get("/api/v1/readings", params=WINDOW).json()["readings"]) == 8
 
 
 @pytest.mark.parametrize(
@@ -57,7 +55,7 @@ def test_hostile_device_ids_match_nothing_and_break_nothing(client, influx, netw
     ],
 )
 def test_hostile_parameters_are_refused_with_a_problem(client, params):
-    response = client.get("/readings", params={**WINDOW, **params})
+    response = client.get("/api/v1/readings", params={**WINDOW, **params})
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"]
@@ -65,16 +63,8 @@ def test_hostile_parameters_are_refused_with_a_problem(client, params):
 
 @pytest.mark.parametrize("cities", ["aarhus;copenhagen", "aarhus' OR city =~ /.*/", "AARHUS", "aarhus,,copenhagen"])
 def test_hostile_city_lists_are_refused(client, cities):
-    response = client.get("/compare", params={"quantity": "pm25", "cities": cities, "from": START, "to": END})
+    response = client.get("/api/v1/compare", params={"quantity": "pm25", "cities": cities, "from": START, "to": END})
     assert response.status_code == 400
-
-
-def test_device_never_appears_in_the_query_text():
-    evil = "x' OR 1=1 --"
-    statement, params = raw_statement("pm25", TimeRange(0, 10), Filters(device=evil), 10, 0)
-    assert evil not in statement
-    assert '"device" = $device' in statement
-    assert params == {"device": evil}
 
 
 def test_a_device_named_with_quotes_and_separators_reads_back_exactly(
@@ -97,9 +87,9 @@ def test_a_device_named_with_quotes_and_separators_reads_back_exactly(
     wait_for_rows(influxql, 'SELECT "value" FROM pm25', 2)
     with TestClient(create_app(api_settings(broker, influx, database, tmp_path / "data"))) as api:
         body = api.get(
-            "/readings",
+            "/api/v1/readings",
             params={"quantity": "pm25", "device": odd, "from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"},
         ).json()
         assert [(r["device"], r["city"], r["value"]) for r in body["readings"]] == [(odd, "aarhus", 3.0)]
-        devices = api.get("/devices").json()["devices"]
+        devices = api.get("/api/v1/devices").json()["devices"]
         assert sorted(d["device"] for d in devices) == sorted([odd, "plain"])

@@ -15,7 +15,7 @@ WINDOW = {"quantity": "pm25", "from": START, "to": END}
 
 
 def test_raw_readings_in_time_order_with_units_and_rfc3339_times(client):
-    response = client.get("/readings", params={**WINDOW, "city": "aarhus"})
+    response = client.get("/api/v1/readings", params={**WINDOW, "city": "aarhus"})
     assert response.status_code == 200
     body = response.json()
     assert (body["quantity"], body["unit"], body["from"], body["to"], body["next"]) == (
@@ -38,9 +38,9 @@ def test_raw_readings_in_time_order_with_units_and_rfc3339_times(client):
 
 
 def test_filters_by_lab_and_device(client):
-    by_device = client.get("/readings", params={**WINDOW, "device": "lamp-2"}).json()["readings"]
+    by_device = client.get("/api/v1/readings", params={**WINDOW, "device": "lamp-2"}).json()["readings"]
     assert [r["value"] for r in by_device] == [20.0, 8.0, 16.0]
-    by_lab = client.get("/readings", params={**WINDOW, "lab": "copenhagen-street-lab"}).json()["readings"]
+    by_lab = client.get("/api/v1/readings", params={**WINDOW, "lab": "copenhagen-street-lab"}).json()["readings"]
     assert [(r["time"], r["device"], r["value"], r["lat"], r["lon"]) for r in by_lab] == [
         ("2026-03-01T00:30:00Z", "hcab-1", 40.0, 55.6731, 12.565),
         ("2026-03-01T05:00:00Z", "hcab-1", 5.0, 55.6731, 12.565),
@@ -48,7 +48,7 @@ def test_filters_by_lab_and_device(client):
 
 
 def test_pages_follow_next_until_the_end(client):
-    first = client.get("/readings", params={**WINDOW, "limit": 5}).json()
+    first = client.get("/api/v1/readings", params={**WINDOW, "limit": 5}).json()
     assert [r["value"] for r in first["readings"]] == [10.0, 20.0, 40.0, 30.0, 4.0]
     assert first["next"] is not None
     second = client.get(first["next"]).json()
@@ -66,7 +66,7 @@ def test_pages_follow_next_until_the_end(client):
     ],
 )
 def test_hourly_aggregates_are_exact(client, agg, expected, unit):
-    body = client.get("/readings", params={**WINDOW, "city": "aarhus", "every": "1h", "agg": agg}).json()
+    body = client.get("/api/v1/readings", params={**WINDOW, "city": "aarhus", "every": "1h", "agg": agg}).json()
     assert (body["agg"], body["every"], body["unit"]) == (agg, "1h", unit)
     assert [(b["time"], b["value"], b["unit"]) for b in body["buckets"]] == list(
         zip(
@@ -79,7 +79,7 @@ def test_hourly_aggregates_are_exact(client, agg, expected, unit):
 
 
 def test_aggregate_over_both_cities_combines_every_device(client):
-    body = client.get("/readings", params={**WINDOW, "every": "1h", "agg": "mean"}).json()
+    body = client.get("/api/v1/readings", params={**WINDOW, "every": "1h", "agg": "mean"}).json()
     assert [(b["time"][11:16], round(b["value"], 9)) for b in body["buckets"]] == [
         ("00:00", round(70 / 3, 9)),
         ("01:00", 30.0),
@@ -90,13 +90,13 @@ def test_aggregate_over_both_cities_combines_every_device(client):
 
 
 def test_gas_readings_come_back_in_canonical_units(client):
-    body = client.get("/readings", params={"quantity": "no2", "from": START, "to": END}).json()
+    body = client.get("/api/v1/readings", params={"quantity": "no2", "from": START, "to": END}).json()
     assert body["unit"] == "ug/m3"
     assert [r["value"] for r in body["readings"]] == [19.1, 38.2]  # 10 and 20 ppb x 1.91
 
 
 def test_csv_by_query_parameter(client):
-    response = client.get("/readings", params={**WINDOW, "city": "aarhus", "format": "csv"})
+    response = client.get("/api/v1/readings", params={**WINDOW, "city": "aarhus", "format": "csv"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
@@ -117,7 +117,7 @@ def test_csv_by_query_parameter(client):
 
 def test_csv_by_accept_header_and_for_aggregates(client):
     response = client.get(
-        "/readings",
+        "/api/v1/readings",
         params={**WINDOW, "city": "copenhagen", "every": "1h", "agg": "max"},
         headers={"Accept": "text/csv"},
     )
@@ -130,17 +130,17 @@ def test_csv_by_accept_header_and_for_aggregates(client):
 
 
 def test_csv_streams_across_chunks(client, monkeypatch):
-    from hub.api import queries
+    from hub.read import rows
 
-    monkeypatch.setattr(queries, "STREAM_CHUNK", 2)  # force several InfluxDB queries for one export
-    response = client.get("/readings", params={**WINDOW, "format": "csv", "limit": 7})
+    monkeypatch.setattr(rows, "STREAM_CHUNK", 2)  # force several InfluxDB queries for one export
+    response = client.get("/api/v1/readings", params={**WINDOW, "format": "csv", "limit": 7})
     values = [row[5] for row in list(csv.reader(io.StringIO(response.text)))[1:]]
     assert values == ["10.0", "20.0", "40.0", "30.0", "4.0", "8.0", "16.0"]
 
 
 def test_empty_range_is_an_empty_list(client):
     body = client.get(
-        "/readings", params={"quantity": "pm25", "from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z"}
+        "/api/v1/readings", params={"quantity": "pm25", "from": "2025-01-01T00:00:00Z", "to": "2025-01-02T00:00:00Z"}
     ).json()
     assert body["readings"] == []
 
@@ -157,12 +157,37 @@ def test_empty_range_is_an_empty_list(client):
         ({"quantity": "nope"}, "quantity"),
         ({"city": "atlantis"}, "unknown city"),
         ({"format": "csv", "limit": 1_000_001}, "maximum of 1000000"),
+        ({"agg": "max"}, "agg: needs every"),
+        ({"every": "999999w"}, "every: 999999w is longer than InfluxDB can represent; the longest is 106751d"),
+        ({"every": "106752d", "format": "csv"}, "longest is 106751d"),
     ],
 )
 def test_oversized_or_bad_requests_get_a_clear_problem(client, params, fragment):
-    response = client.get("/readings", params={**WINDOW, **params})
+    response = client.get("/api/v1/readings", params={**WINDOW, **params})
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert (problem["type"], problem["title"], problem["status"]) == ("about:blank", "Bad Request", 400)
     assert fragment in problem["detail"]
+
+
+def test_the_widest_every_influxdb_can_represent_is_one_bucket(client):
+    body = client.get(
+        "/api/v1/readings", params={**WINDOW, "city": "aarhus", "every": "106751d", "agg": "count"}
+    ).json()
+    assert [(b["time"], b["value"]) for b in body["buckets"]] == [("1970-01-01T00:00:00Z", 6.0)]
+
+
+def test_the_json_api_lives_under_api_v1_only(client):
+    assert client.get("/readings", params=WINDOW).status_code == 404
+    assert client.get("/api/v1/readings", params=WINDOW).status_code == 200
+
+
+def test_a_statement_influxdb_refuses_is_a_500_without_its_text(client, monkeypatch):
+    from hub.read import rows
+
+    monkeypatch.setattr(rows, "raw_statement", lambda *_args: ("SELECT FROM WHERE", {}))
+    response = client.get("/api/v1/readings", params=WINDOW)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "InfluxDB refused a query the hub built; see the hub's log"

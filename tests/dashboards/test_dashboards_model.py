@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -125,3 +126,12 @@ def test_provisioning_files_agree_with_each_other():
 
 def _used(text: str) -> set[str]:
     return {a or b for a, b in _VARIABLE_USE.findall(text)} - {"tag_city", "tag_device", "tag_lab", "tag_reason"}
+
+
+@pytest.mark.parametrize("uid", sorted(build.DASHBOARDS))
+def test_every_dashboard_link_opens_a_dashboard_we_build(uid):
+    document = build.render(build.DASHBOARDS[uid]())
+    links = json.loads(document)["links"]
+    assert links, f"{uid} links to no other dashboard"
+    for link in links:
+        assert link["url"].removeprefix("/d/") in build.DASHBOARDS, link

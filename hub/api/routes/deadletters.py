@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
 from core.timeutil import ns_to_rfc3339
 from hub.api.deps import AdminAccess, DeadLettersDep, LabsDep, ReadAccess, SettingsDep
 from hub.api.models import DeadLetterList, DeadLetterOut, ReplayRequest, ReplayResult
-from hub.api.params import RFC3339_PATTERN, parse_time
+from hub.api.params import LabQuery
 from hub.api.problems import ApiProblem, problem_responses
 from hub.api.replay import replay
+from hub.read import RFC3339_PATTERN, parse_time
 from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.writers import PermanentWriteError, TransientWriteError
 
@@ -41,9 +41,7 @@ def letter_out(letter: DeadLetter) -> DeadLetterOut:
 def list_dead_letters(
     request: Request,
     dead_letters: DeadLettersDep,
-    lab: Annotated[
-        str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus-city-lab"])
-    ] = None,
+    lab: LabQuery = None,
     reason: Annotated[
         str | None, Query(pattern=REASON_PATTERN, description="reason code", examples=["out_of_range"])
     ] = None,

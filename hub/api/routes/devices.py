@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
 from core.timeutil import ns_to_rfc3339
 from hub.api.deps import InfluxDep, LabsDep, ReadAccess, VocabularyDep
 from hub.api.models import Device, DeviceList, DeviceQuantity, Location
-from hub.api.params import check_slug
+from hub.api.params import CityQuery, LabQuery
 from hub.api.problems import problem_responses
-from hub.api.queries import DeviceSeries, Filters, fetch_device_locations, fetch_device_series, fetch_measurements
+from hub.read import Filters, check_slug, list_devices
+from hub.read.labs import known_cities
 
 router = APIRouter(tags=["devices"], dependencies=[ReadAccess], responses=problem_responses(400, 401, 503))
 
@@ -20,61 +20,40 @@ MAX_DEVICES_PAGE = 5000
 
 
 @router.get("/devices", summary="Devices seen, with last-seen time, location and quantities")
-def list_devices(
+def get_devices(
     request: Request,
     influx: InfluxDep,
     labs: LabsDep,
     vocabulary: VocabularyDep,
-    city: Annotated[str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus"])] = None,
-    lab: Annotated[
-        str | None, Query(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus-city-lab"])
-    ] = None,
+    city: CityQuery = None,
+    lab: LabQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_DEVICES_PAGE)] = 1000,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeviceList:
     """Ordered by city, lab and device. `last_seen` is the newest reading of any quantity."""
-    check_slug(city, "city", {config.city for config in labs.values()})
+    check_slug(city, "city", known_cities(labs))
     check_slug(lab, "lab", set(labs))
-    filters = Filters(city=city, lab=lab)
-    # Only measurements that are quantities: the hub's own hub_stats points are not devices.
-    quantities = [name for name in fetch_measurements(influx) if name in vocabulary.quantities]
-    series = fetch_device_series(influx, quantities, filters)
-    locations = fetch_device_locations(influx, quantities, filters)
-
-    grouped: dict[tuple[str, str, str], list[DeviceSeries]] = {}
-    for item in series:
-        grouped.setdefault((item.city, item.lab, item.device), []).append(item)
-    keys = sorted(grouped)
-    devices: list[Device] = []
-    for key in keys[offset : offset + limit]:
-        items = sorted(grouped[key], key=lambda s: s.quantity)
-        newest = max(items, key=lambda s: s.last_ns)
-        where = locations.get((newest.quantity, *key)) or next(
-            (locations[(s.quantity, *key)] for s in items if (s.quantity, *key) in locations), None
-        )
-        devices.append(
-            Device(
-                city=key[0],
-                lab=key[1],
-                device=key[2],
-                last_seen=ns_to_rfc3339(newest.last_ns),
-                location=Location(lat=where.lat, lon=where.lon) if where is not None else None,
-                quantities=[
-                    DeviceQuantity(
-                        quantity=s.quantity,
-                        last_seen=ns_to_rfc3339(s.last_ns),
-                        last_value=s.last_value,
-                        unit=vocabulary.quantities[s.quantity].unit,
-                    )
-                    for s in items
-                ],
-            )
-        )
-    more = offset + limit < len(keys)
+    devices = list_devices(influx, vocabulary, Filters(city=city, lab=lab))
+    page = devices[offset : offset + limit]
     return DeviceList(
-        total=len(keys),
+        total=len(devices),
         limit=limit,
         offset=offset,
-        next=str(request.url.include_query_params(offset=offset + limit)) if more else None,
-        devices=devices,
+        next=str(request.url.include_query_params(offset=offset + limit)) if offset + limit < len(devices) else None,
+        devices=[
+            Device(
+                city=device.city,
+                lab=device.lab,
+                device=device.device,
+                last_seen=ns_to_rfc3339(device.last_ns),
+                location=Location(lat=device.location.lat, lon=device.location.lon) if device.location else None,
+                quantities=[
+                    DeviceQuantity(
+                        quantity=q.quantity, last_seen=ns_to_rfc3339(q.last_ns), last_value=q.last_value, unit=q.unit
+                    )
+                    for q in device.quantities
+                ],
+            )
+            for device in page
+        ],
     )

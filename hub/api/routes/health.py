@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hub.api.checks import check_influx, check_mqtt
 from hub.api.deps import ReadAccess, StateDep
-from hub.api.models import Health
+from hub.api.models import Check, Health
 from hub.api.problems import problem_responses
 from hub.api.state import ApiState
 
@@ -18,24 +18,28 @@ METRICS_EXAMPLE = '# TYPE citylab_messages_total counter\ncitylab_messages_total
 
 
 def _health(state: ApiState) -> Health:
+    labs = state.labs.status()
     checks = {
         "mqtt": check_mqtt(state.settings, state.ingest),
         "influxdb": check_influx(state.influx, state.settings),
+        # ok while configs are in use, even the last good ones after a broken edit (the detail says so).
+        "labs": Check(ok=labs.ok, detail=labs.detail),
     }
     return Health(status="ok" if all(c.ok for c in checks.values()) else "degraded", checks=checks)
 
 
 @router.get("/health", summary="Liveness, with the state of MQTT and InfluxDB")
 def health(state: StateDep) -> Health:
-    """Always 200 while the API runs; `status` is `degraded` when MQTT or InfluxDB can't be reached."""
+    """Always 200 while the API runs; `status` is `degraded` when MQTT or InfluxDB can't be reached, or no lab
+    config could be loaded. After a broken edit the last good lab configs stay in use, and `labs` says so."""
     return _health(state)
 
 
 @router.get(
     "/ready",
-    summary="Readiness: 200 only when MQTT and InfluxDB both answer",
+    summary="Readiness: 200 only when MQTT and InfluxDB both answer and lab configs are loaded",
     response_model=Health,
-    responses={503: {"model": Health, "description": "MQTT or InfluxDB can't be reached"}},
+    responses={503: {"model": Health, "description": "MQTT or InfluxDB can't be reached, or no lab configs"}},
 )
 def ready(state: StateDep) -> JSONResponse:
     result = _health(state)

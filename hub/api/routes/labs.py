@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path
 from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
 from hub.api.deps import LabsDep, ReadAccess
 from hub.api.models import Lab, LabList, LabSource, Location
-from hub.api.problems import ApiProblem, problem_responses
+from hub.api.problems import problem_responses
 from hub.labs import LabConfig
+from hub.read.labs import find_lab
 
 router = APIRouter(tags=["labs"], dependencies=[ReadAccess], responses=problem_responses(401, 503))
 
@@ -47,7 +48,4 @@ def get_lab(
     labs: LabsDep,
     lab: Annotated[str, Path(pattern=SLUG_PATTERN, max_length=MAX_SLUG_LENGTH, examples=["aarhus-city-lab"])],
 ) -> Lab:
-    config = labs.get(lab)
-    if config is None:
-        raise ApiProblem(404, f"no lab {lab!r}; known: {', '.join(sorted(labs))}")
-    return lab_out(config)
+    return lab_out(find_lab(labs, lab))
