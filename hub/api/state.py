@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
+from hub.deadletters.store import DeadLetterStore
 from hub.settings import Settings
-from hub.store.deadletters import DeadLetterStore
 from hub.store.influxql import InfluxQLClient
 
 if TYPE_CHECKING:

@@ -1,6 +1,5 @@
-"""Storage: line protocol, InfluxDB writers (v1 and v2 APIs), InfluxQL queries and dead letters."""
+"""Storage: line protocol, InfluxDB writers (v1 and v2 APIs), InfluxQL queries and the disk spool."""
 
-from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.influxql import InfluxQLClient, InfluxQLError
 from hub.store.line_protocol import reading_to_line
 from hub.store.writers import (
@@ -12,8 +11,6 @@ from hub.store.writers import (
 )
 
 __all__ = [
-    "DeadLetter",
-    "DeadLetterStore",
     "InfluxQLClient",
     "InfluxQLError",
     "InfluxWriter",

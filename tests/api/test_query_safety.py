@@ -8,9 +8,9 @@ import pytest
 from hub.api.params import TimeRange
 from hub.api.queries import Filters, raw_statement
 from tests.api.conftest import END, START
-from tests.integration.test_ingest import AARHUS_TOPIC, ttn_uplink
 from tests.support.influx import wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import AARHUS_TOPIC, ttn_uplink
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ import pytest
 import trustme
 
 from hub.devstack import BrokerTls, Mosquitto, free_port
-from tests.integration.test_ingest import COPENHAGEN_TOPIC, ngsi_notification
 from tests.support.influx import wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import COPENHAGEN_TOPIC, ngsi_notification
 
 pytestmark = pytest.mark.integration
 
