@@ -126,6 +126,7 @@ class MqttConsumer:
             reconnect_delay_s=reconnect_delay_s,
         )
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
@@ -165,6 +166,7 @@ class MqttConsumer:
         self.client.loop_start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        """True once connected and the broker has answered the subscription."""
         return self._connected.wait(timeout_s)
 
     @property
@@ -199,10 +201,31 @@ class MqttConsumer:
         if reason.is_failure:
             log.error("MQTT connection refused: %s", reason)
             return
-        filters = [(topic_filter, 1) for topic_filter in self.topic_filters]
-        if filters:
-            client.subscribe(filters)
-        log.info("connected to MQTT as %s; subscribed to %d filters at QoS 1", self.client_id, len(filters))
+        if not self.topic_filters:
+            log.warning("connected to MQTT as %s with no topic filters to subscribe to", self.client_id)
+            self._connected.set()
+            return
+        # Again on every connect: cheap, and right even if the broker lost the session.
+        client.subscribe([(topic_filter, 1) for topic_filter in self.topic_filters])
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _mid: int,
+        reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        for topic_filter, code in zip(self.topic_filters, reason_codes, strict=False):
+            if code.is_failure:
+                log.error("MQTT broker refused the subscription to %s: %s", topic_filter, code)
+            elif code.value < 1:
+                log.error("MQTT broker granted only QoS 0 on %s: its messages may be lost", topic_filter)
+        log.info(
+            "connected to MQTT as %s; subscribed to %d filters at QoS 1",
+            self.client_id,
+            sum(not code.is_failure for code in reason_codes),
+        )
         self._connected.set()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
