@@ -1,4 +1,8 @@
-"""The real ``citylab serve`` against a real Mosquitto and a real InfluxDB (Debian's 1.6, v1 API)."""
+"""The ingest service against a real Mosquitto and a real InfluxDB (Debian's 1.6, v1 API).
+
+First the wiring, in this process: two pipelines side by side, each with its own identity and
+files. Then the real ``citylab serve`` as an operator runs it.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,16 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.devstack import InfluxDB1, Mosquitto, free_port
+from hub.ingest.service import IngestService
+from hub.labs import load_labs
+from hub.settings import Settings
 from hub.store.influxql import InfluxQLClient
+from tests.conftest import LABS_DIR
 from tests.support.influx import influx_down_with_database, wait_for_rows
 from tests.support.mqtt import publish_all
 from tests.support.payloads import AARHUS_TOPIC, COPENHAGEN_TOPIC, ngsi_notification, ttn_uplink
 from tests.support.v2_compat_proxy import V2CompatProxy
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +34,54 @@ pytestmark = pytest.mark.integration
 def dead_letters(data_dir: Path) -> list[tuple[str, str, str]]:
     with sqlite3.connect(data_dir / "deadletters.sqlite3") as db:
         return db.execute("SELECT lab, reason_code, reason FROM dead_letters ORDER BY id").fetchall()
+
+
+def test_two_pipelines_in_one_process_keep_their_own_session_files_and_counters(
+    broker: Mosquitto, influx: InfluxDB1, database: str, influxql: InfluxQLClient, tmp_path: Path
+) -> None:
+    """What a worker process does: build a service from its own settings, start it, stop it."""
+    labs = load_labs(LABS_DIR)
+    services = [
+        IngestService(
+            Settings(
+                mqtt_url=broker.url,  # type: ignore[arg-type]
+                mqtt_client_id=f"citylab-worker-{n}-{uuid.uuid4().hex[:6]}",
+                influx_url=influx.url,
+                influx_api="v1",
+                influx_bucket=database,
+                data_dir=tmp_path / f"worker-{n}",
+                batch_linger_ms=20,
+                stats_interval_s=0.2,
+            ),
+            labs=labs,
+        )
+        for n in (1, 2)
+    ]
+    for service in services:
+        service.start()
+    try:
+        assert all(service.wait_connected(10) for service in services)
+        publish_all(
+            broker.port,
+            [
+                (COPENHAGEN_TOPIC, ngsi_notification("wired", "2026-03-01T10:00:00Z", 5, 3)),
+                (AARHUS_TOPIC.format(device="wired"), b"not json"),
+            ],
+        )
+        # Plain (not shared) subscriptions: each pipeline gets both messages and handles them on its own.
+        for n in (1, 2):
+            wait_until(lambda n=n: len(dead_letters(tmp_path / f"worker-{n}")) == 1, 10, "a dead letter each")
+        rows = wait_for_rows(influxql, 'SELECT "value", device FROM pm25', 1)
+        assert [(row["device"], row["value"]) for row in rows] == [("wired", 3.0)]  # one point: writes are idempotent
+        wait_for_rows(influxql, "SELECT messages FROM hub_stats WHERE lab = 'copenhagen-street-lab'", 2)
+    finally:
+        for service in services:
+            service.stop(10)
+    for n, service in enumerate(services, start=1):
+        assert service.stats.total.messages == {"copenhagen-street-lab": 1, "aarhus-city-lab": 1}
+        assert service.stats.total.dead_letters == {("aarhus-city-lab", "decode_error"): 1}
+        assert not service.connected
+        assert [code for _, code, _ in dead_letters(tmp_path / f"worker-{n}")] == ["decode_error"]
 
 
 def test_both_labs_native_payloads_land_as_exact_points(hub_factory, broker, influxql: InfluxQLClient):
