@@ -10,6 +10,7 @@ from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import dashboard as models
 
 from dashboards.influxql import PLUGIN_ID, InfluxQL
+from hub.ingest.hub_stats import MEASUREMENT as STATS_MEASUREMENT
 
 # The provisioned datasource (provisioning/datasources/citylab.yaml) carries this uid, and
 # every query names it, so a dashboard never depends on which datasource is the default.
@@ -29,8 +30,7 @@ LAB_DETAIL_UID = "citylab-lab-detail"
 HUB_HEALTH_UID = "citylab-hub-health"
 FOLDER_TITLE = "City Lab"
 
-# The hub writes its self-observation here; it is not a quantity.
-STATS_MEASUREMENT = "hub_stats"
+# The hub writes its self-observation to STATS_MEASUREMENT (hub/ingest/hub_stats.py); it is not a quantity.
 # A Grafana variable regex (JavaScript) that keeps every measurement except hub_stats.
 QUANTITY_REGEX = f"/^(?!{STATS_MEASUREMENT}$).+$/"
 

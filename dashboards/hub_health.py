@@ -1,4 +1,4 @@
-"""Hub health: the hub's own ``hub_stats`` points (see IngestService._stats_lines).
+"""Hub health: the hub's own ``hub_stats`` points, as hub/ingest/hub_stats.py defines them.
 
 Counter fields are deltas per stats interval, so every panel sums them per time bucket.
 Tags: ``lab`` (a lab slug, ``unknown`` for messages no lab claims, or ``_hub`` for the
@@ -16,23 +16,25 @@ from dashboards.common import (
     CITIES_UID,
     DATASOURCE,
     HUB_HEALTH_UID,
-    STATS_MEASUREMENT,
     citylab_dashboard,
     dashboard_link,
     number_panels,
     query,
     thresholds,
 )
+from hub.ingest.hub_stats import MEASUREMENT, WRITER_LAB, LabField, ReasonField, Tag, WriterField
 
 UID = HUB_HEALTH_UID
 TITLE = "Hub health"
 
-STATS = f'"{STATS_MEASUREMENT}"'
-PER_LAB = "\"lab\" != '_hub'"
-WRITER = "\"lab\" = '_hub'"
+STATS = f'"{MEASUREMENT}"'
+LAB = f'"{Tag.LAB}"'
+REASON = f'"{Tag.REASON}"'
+PER_LAB = f"{LAB} != '{WRITER_LAB}'"
+WRITER = f"{LAB} = '{WRITER_LAB}'"
 
 
-def _total(title: str, field: str, description: str, *, bad_above: float | None = None) -> stat.Panel:
+def _total(title: str, field: LabField, description: str, *, bad_above: float | None = None) -> stat.Panel:
     steps: list[tuple[float | None, str]] = [(None, "green")]
     if bad_above is not None:
         steps.append((bad_above, "red"))
@@ -49,7 +51,7 @@ def _total(title: str, field: str, description: str, *, bad_above: float | None 
     )
 
 
-def _per_lab(title: str, field: str, description: str) -> timeseries.Panel:
+def _per_lab(title: str, field: LabField, description: str) -> timeseries.Panel:
     return (
         timeseries.Panel()
         .title(title)
@@ -58,8 +60,8 @@ def _per_lab(title: str, field: str, description: str) -> timeseries.Panel:
         .with_target(
             query(
                 f'SELECT sum("{field}") FROM {STATS} WHERE {PER_LAB} AND $timeFilter '
-                'GROUP BY time($__interval), "lab" fill(0)'
-            ).alias("$tag_lab")
+                f"GROUP BY time($__interval), {LAB} fill(0)"
+            ).alias(f"$tag_{Tag.LAB}")
         )
         .draw_style(common_models.GraphDrawStyle.BARS)
         .fill_opacity(60)
@@ -84,9 +86,9 @@ def _dead_letters() -> timeseries.Panel:
         .datasource(DATASOURCE)
         .with_target(
             query(
-                f'SELECT sum("rejected") FROM {STATS} WHERE $timeFilter '
-                'GROUP BY time($__interval), "lab", "reason" fill(0)'
-            ).alias("$tag_lab: $tag_reason")
+                f'SELECT sum("{ReasonField.REJECTED}") FROM {STATS} WHERE $timeFilter '
+                f"GROUP BY time($__interval), {LAB}, {REASON} fill(0)"
+            ).alias(f"$tag_{Tag.LAB}: $tag_{Tag.REASON}")
         )
         .draw_style(common_models.GraphDrawStyle.BARS)
         .fill_opacity(60)
@@ -107,13 +109,15 @@ def _write_latency() -> timeseries.Panel:
         .datasource(DATASOURCE)
         .with_target(
             query(
-                f'SELECT mean("write_latency_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
+                f'SELECT mean("{WriterField.WRITE_LATENCY_MS}") FROM {STATS} '
+                f'WHERE {WRITER} AND "{WriterField.BATCHES}" > 0 AND $timeFilter '
                 "GROUP BY time($__interval) fill(null)"
             ).alias("mean")
         )
         .with_target(
             query(
-                f'SELECT max("write_latency_max_ms") FROM {STATS} WHERE {WRITER} AND "batches" > 0 AND $timeFilter '
+                f'SELECT max("{WriterField.WRITE_LATENCY_MAX_MS}") FROM {STATS} '
+                f'WHERE {WRITER} AND "{WriterField.BATCHES}" > 0 AND $timeFilter '
                 "GROUP BY time($__interval) fill(null)",
                 "B",
             ).alias("max")
@@ -132,7 +136,8 @@ def _writes() -> timeseries.Panel:
         .datasource(DATASOURCE)
         .with_target(
             query(
-                f'SELECT sum("batches") AS "batches", sum("batch_lines") AS "lines", sum("write_retries") AS "retries" '
+                f'SELECT sum("{WriterField.BATCHES}") AS "batches", sum("{WriterField.BATCH_LINES}") AS "lines", '
+                f'sum("{WriterField.WRITE_RETRIES}") AS "retries" '
                 f"FROM {STATS} WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(0)"
             ).alias("$col")
         )
@@ -152,8 +157,8 @@ def _depths() -> timeseries.Panel:
         .datasource(DATASOURCE)
         .with_target(
             query(
-                f'SELECT max("queue_depth") AS "queue", max("spool_depth") AS "spool" FROM {STATS} '
-                f"WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(null)"
+                f'SELECT max("{WriterField.QUEUE_DEPTH}") AS "queue", max("{WriterField.SPOOL_DEPTH}") AS "spool" '
+                f"FROM {STATS} WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(null)"
             ).alias("$col")
         )
         .min(0)
@@ -171,12 +176,17 @@ def build() -> models.Dashboard:
         refresh="30s",
     ).link(dashboard_link("Nordic cities compared", CITIES_UID))
     panels = [
-        _total("Messages received", "messages", "MQTT messages routed to a lab over the range."),
-        _total("Readings written", "readings", "Readings written to InfluxDB over the range."),
-        _total("Dead letters", "dead_letters", "Messages or readings refused over the range.", bad_above=1),
-        _total("Unmapped keys", "unmapped", "Payload keys no quantity matched (kept out of the store).", bad_above=1),
-        _per_lab("Messages received per lab", "messages", "MQTT messages per lab per time bucket."),
-        _per_lab("Readings written per lab", "readings", "Readings written per lab per time bucket."),
+        _total("Messages received", LabField.MESSAGES, "MQTT messages routed to a lab over the range."),
+        _total("Readings written", LabField.READINGS, "Readings written to InfluxDB over the range."),
+        _total("Dead letters", LabField.DEAD_LETTERS, "Messages or readings refused over the range.", bad_above=1),
+        _total(
+            "Unmapped keys",
+            LabField.UNMAPPED,
+            "Payload keys no quantity matched (kept out of the store).",
+            bad_above=1,
+        ),
+        _per_lab("Messages received per lab", LabField.MESSAGES, "MQTT messages per lab per time bucket."),
+        _per_lab("Readings written per lab", LabField.READINGS, "Readings written per lab per time bucket."),
         _dead_letters(),
         _write_latency(),
         _writes(),

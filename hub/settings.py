@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MqttProtocol = Literal["3.1.1", "5"]
 
 
 class Settings(BaseSettings):
@@ -20,7 +22,7 @@ class Settings(BaseSettings):
     mqtt_cert_file: Path | None = None
     mqtt_key_file: Path | None = None
     # MQTT 3.1.1 is about twice as fast as v5 with paho (see docs/architecture.md).
-    mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
+    mqtt_protocol: MqttProtocol = "3.1.1"
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_api: Literal["v1", "v2"] = "v2"
@@ -75,19 +77,38 @@ class Settings(BaseSettings):
         return self.data_dir / "spool.sqlite3"
 
     def mqtt(self) -> MqttTarget:
-        return MqttTarget.parse(self.mqtt_url.get_secret_value())
+        """The broker ``CITYLAB_MQTT_URL`` names, with the TLS files of ``CITYLAB_MQTT_*_FILE``."""
+        return MqttTarget.parse(
+            self.mqtt_url.get_secret_value(),
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class MqttTarget:
+    """Where a broker is and how to log in: what every MQTT client of the hub needs (hub/ingest/mqtt.py)."""
+
     host: str
     port: int
     tls: bool
     username: str | None
-    password: str | None
+    password: str | None = field(default=None, repr=False)
+    # mqtts only: None for the CA means the system's trust store; cert and key for client authentication.
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
 
     @classmethod
-    def parse(cls, url: str) -> MqttTarget:
+    def parse(
+        cls,
+        url: str,
+        *,
+        ca_file: Path | None = None,
+        cert_file: Path | None = None,
+        key_file: Path | None = None,
+    ) -> MqttTarget:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
             raise ValueError("CITYLAB_MQTT_URL must start with mqtt:// or mqtts://")
@@ -98,8 +119,23 @@ class MqttTarget:
             tls=tls,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            ca_file=ca_file,
+            cert_file=cert_file,
+            key_file=key_file,
         )
 
     def redacted(self) -> str:
         user = f"{self.username}:***@" if self.username else ""
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

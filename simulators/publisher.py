@@ -6,7 +6,6 @@ in-memory queue, and a broker should never have to drop what we send.
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
 import uuid
@@ -15,14 +14,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from core.timeutil import NS_PER_S
+from hub.ingest.mqtt import make_client
 from hub.settings import MqttTarget
 from simulators.message import SimMessage
-
-_NS_PER_S = 1_000_000_000
 
 
 class PublishError(RuntimeError):
@@ -83,18 +82,13 @@ class Publisher:
         self._written_off = 0  # unacknowledged messages already counted as errors
         self._refused: str | None = None
         self._started = time.monotonic()
-        self.client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
+        # A clean session: a publisher has nothing for the broker to keep. mqtts uses the system's CAs.
+        self.client = make_client(
+            self.target,
             client_id=client_id or f"citylab-sim-{uuid.uuid4().hex[:8]}",
-            protocol=mqtt.MQTTv311,
+            max_inflight=max_inflight,
+            reconnect_delay_s=(1, 10),
         )
-        self.client.max_inflight_messages_set(max_inflight)
-        self.client.max_queued_messages_set(0)
-        self.client.reconnect_delay_set(min_delay=1, max_delay=10)
-        if self.target.username:
-            self.client.username_pw_set(self.target.username, self.target.password)
-        if self.target.tls:
-            self.client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
@@ -249,7 +243,7 @@ def publish(
 
 
 def _sleep_until_wall(target_ns: int, stop: threading.Event | None) -> None:
-    delay = (target_ns - time.time_ns()) / _NS_PER_S
+    delay = (target_ns - time.time_ns()) / NS_PER_S
     if delay > 0:
         if stop is not None:
             stop.wait(delay)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import ssl
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.api.models import Check
 from hub.api.state import influx_database
+from hub.ingest.mqtt import make_client
 from hub.settings import Settings
 from hub.store.influxql import InfluxQLClient, InfluxQLError
 
@@ -55,22 +54,9 @@ def _probe(settings: Settings, where: str) -> Check:
         outcome.append("" if not reason.is_failure else str(reason))
         answered.set()
 
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=f"citylab-api-probe-{uuid.uuid4().hex[:8]}",
-        protocol=mqtt.MQTTv311,
-        clean_session=True,
-    )
+    # MQTT 3.1.1 and a clean session whatever the ingest service uses: the probe leaves nothing behind.
+    client = make_client(target, client_id=f"citylab-api-probe-{uuid.uuid4().hex[:8]}")
     client.on_connect = on_connect
-    if target.username:
-        client.username_pw_set(target.username, target.password)
-    if target.tls:
-        client.tls_set(
-            ca_certs=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
-            certfile=str(settings.mqtt_cert_file) if settings.mqtt_cert_file else None,
-            keyfile=str(settings.mqtt_key_file) if settings.mqtt_key_file else None,
-            cert_reqs=ssl.CERT_REQUIRED,
-        )
     deadline = time.monotonic() + PROBE_TIMEOUT_S
     try:
         client.connect(target.host, target.port, keepalive=10)

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
+from hub.deadletters.store import DeadLetterStore
 from hub.read import LabCatalog, Limits
 from hub.settings import Settings
-from hub.store.deadletters import DeadLetterStore
 from hub.store.influxql import InfluxQLClient
 
 if TYPE_CHECKING:

@@ -1,7 +1,11 @@
-"""MQTT ingest: subscribe, decode, normalise, batch, write, then acknowledge."""
+"""MQTT ingest: subscribe, decode, normalise, batch, write, then acknowledge.
 
-from hub.ingest.batcher import BatchWriter, Envelope
-from hub.ingest.service import IngestService
-from hub.ingest.stats import IngestStats
+One pipeline is ``service.IngestService``, wired from parts a worker process can also use alone:
 
-__all__ = ["BatchWriter", "Envelope", "IngestService", "IngestStats"]
+- ``mqtt``: ``make_client`` (every paho client the hub runs) and ``MqttConsumer`` (the ingest session);
+- ``envelope``: ``MessageTranslator`` / ``envelope_for``, a message to its lines and dead letters;
+- ``batcher``: ``BatchWriter``, the writer thread (write, spool, dead letters, then ack);
+- ``stats`` and ``stats_reporter``: counters, and the ``hub_stats`` points defined in ``hub_stats``.
+
+Nothing is imported here, so that a light user (the dashboards read ``hub_stats``) pulls in no MQTT.
+"""

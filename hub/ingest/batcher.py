@@ -6,6 +6,11 @@ letters committed. A transient write failure is retried with backoff, holding th
 back; if InfluxDB stays down longer than ``spool_after_s``, batches go to the disk spool
 and are acked, and the spool drains, oldest first, once InfluxDB answers again. Without a
 spool, acks wait for InfluxDB: the broker keeps (and on a hub restart redelivers) them.
+
+What each InfluxDB answer means here (tests/ingest/test_batcher.py lists them one by one):
+written -> acked; ``TransientWriteError`` (no answer, 429, 5xx) -> retried, then spooled;
+``PermanentWriteError`` (any other 4xx) -> every envelope of the batch becomes a
+``store_rejected`` dead letter, and is acked.
 """
 
 from __future__ import annotations
@@ -15,29 +20,19 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from core.model import RejectCode
+from hub.deadletters.store import DeadLetter, DeadLetterStore
+from hub.ingest.envelope import Envelope
+from hub.ingest.hub_stats import UNKNOWN_LAB
 from hub.ingest.stats import IngestStats
-from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.spool import Spool
 from hub.store.writers import InfluxWriter, PermanentWriteError, TransientWriteError
 
 log = logging.getLogger(__name__)
 
+# ack(mid, qos): called once per envelope, in arrival order, after its lines and dead letters are stored.
 AckFunction = Callable[[int, int], None]
-
-
-@dataclass(slots=True)
-class Envelope:
-    """Everything one MQTT message produced, and how to acknowledge it."""
-
-    mid: int
-    qos: int
-    topic: str
-    lab: str | None
-    lines: list[str] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 class BatchWriter:
@@ -72,6 +67,7 @@ class BatchWriter:
         self._queue: queue.Queue[Envelope] = queue.Queue()
         self._stopping = threading.Event()
         self._give_up_at: float | None = None
+        self._gave_up = False  # stopped with a batch unstored (and unacked)
         self._thread = threading.Thread(target=self._run, name="citylab-writer", daemon=True)
 
     def start(self) -> None:
@@ -86,13 +82,14 @@ class BatchWriter:
         self._give_up_at = time.monotonic() + timeout_s
         self._stopping.set()
         self._thread.join(timeout_s + 5)
-        return self._queue.empty() and not self._thread.is_alive()
+        return not self._gave_up and self._queue.empty() and not self._thread.is_alive()
 
     def _run(self) -> None:
         while True:
             batch = self._gather()
             extra = self._extra_lines() if self._extra_lines is not None else []
             if (batch or extra) and not self._flush(batch, extra):
+                self._gave_up = True
                 return  # gave up at shutdown: unacked messages will be redelivered
             self._drain_spool()
             if self._stopping.is_set() and self._queue.empty():
@@ -130,7 +127,7 @@ class BatchWriter:
         if letters:
             self._dead_letters.add_many(letters)
             for letter in letters:
-                self._stats.dead_letter(letter.lab or "unknown", letter.reason_code)
+                self._stats.dead_letter(letter.lab or UNKNOWN_LAB, letter.reason_code)
         for envelope in batch:
             self._ack(envelope.mid, envelope.qos)
         return True
@@ -203,7 +200,7 @@ class BatchWriter:
                 payload="\n".join(batch.lines).encode("utf-8"),
             )
             self._dead_letters.add_many([letter])
-            self._stats.dead_letter("unknown", RejectCode.STORE_REJECTED)
+            self._stats.dead_letter(UNKNOWN_LAB, RejectCode.STORE_REJECTED)
         else:
             self._stats.batch_written(len(batch.lines), time.perf_counter() - started)
         self._spool.remove(batch)
@@ -215,6 +212,10 @@ class BatchWriter:
 
     @staticmethod
     def _store_rejections(batch: list[Envelope], reason: str) -> list[DeadLetter]:
+        """A dead letter per envelope with lines, holding those lines as its payload.
+
+        Replay decodes a letter's payload with its lab's codec, so it can't re-run these yet; the
+        message's own bytes are at hand in ``envelope.message`` for when letters keep them."""
         now = time.time_ns()
         return [
             DeadLetter(

@@ -28,7 +28,6 @@ class IngestStats:
         self.total = StatsSnapshot()
         self._delta = StatsSnapshot()
         self.queue_depth = 0
-        self.unacked = 0
         self.spool_depth = 0
         self._batch_observers: list[Callable[[int, float], None]] = []
 

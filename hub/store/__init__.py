@@ -1,4 +1,4 @@
-"""Storage: line protocol, InfluxDB writers (v1 and v2 APIs), InfluxQL queries and dead letters.
+"""Storage: line protocol, InfluxDB writers (v1 and v2 APIs), InfluxQL queries and the disk spool.
 
 Import from the modules themselves (``hub.store.writers``, ``hub.store.influxql``...).
 """

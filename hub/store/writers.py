@@ -1,7 +1,9 @@
 """Writers to InfluxDB: the v2 write API (influxdb-client) or the v1 ``/write`` endpoint.
 
 Both take already-encoded line protocol and raise ``TransientWriteError`` (retry: the
-server is down, busy or failing) or ``PermanentWriteError`` (the data is refused).
+server is down, busy or failing) or ``PermanentWriteError`` (the data is refused). Which
+InfluxDB answer is which is decided in one place, ``classify_answer``; the batcher
+(hub/ingest/batcher.py) decides what each class means for the MQTT messages behind a batch.
 """
 
 from __future__ import annotations
@@ -14,25 +16,41 @@ import httpx
 from hub.settings import Settings
 
 
-class TransientWriteError(RuntimeError):
+class WriteError(RuntimeError):
+    """A write that did not store the batch. ``status`` is InfluxDB's HTTP answer (None: no answer at all)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TransientWriteError(WriteError):
     """Worth retrying: connection refused, timeout, 5xx, 429."""
 
 
-class PermanentWriteError(RuntimeError):
+class PermanentWriteError(WriteError):
     """The server refused the data itself (4xx); retrying won't help."""
 
 
 class InfluxWriter(Protocol):
-    def write(self, lines: list[str]) -> None: ...
+    def write(self, lines: list[str]) -> None:
+        """Store every line, or raise ``TransientWriteError`` / ``PermanentWriteError``."""
+        ...
 
     def close(self) -> None: ...
 
 
-def _classify(status: int, body: str) -> RuntimeError:
+def classify_answer(status: int, body: str) -> WriteError:
+    """The error for an InfluxDB answer other than 204: 429 and 5xx are transient, every other status permanent."""
     summary = f"InfluxDB answered {status}: {body.strip()[:300]}"
     if status == 429 or status >= 500:
-        return TransientWriteError(summary)
-    return PermanentWriteError(summary)
+        return TransientWriteError(summary, status=status)
+    return PermanentWriteError(summary, status=status)
+
+
+def unreachable(exc: Exception) -> TransientWriteError:
+    """No answer at all (refused, reset, timed out): transient."""
+    return TransientWriteError(f"InfluxDB unreachable: {type(exc).__name__}: {exc}")
 
 
 class V1Writer:
@@ -63,9 +81,9 @@ class V1Writer:
                 headers={"Content-Encoding": "gzip", "Content-Type": "text/plain; charset=utf-8"},
             )
         except httpx.HTTPError as exc:
-            raise TransientWriteError(f"InfluxDB unreachable: {type(exc).__name__}: {exc}") from exc
+            raise unreachable(exc) from exc
         if response.status_code != 204:
-            raise _classify(response.status_code, response.text)
+            raise classify_answer(response.status_code, response.text)
 
     def close(self) -> None:
         self._client.close()
@@ -99,9 +117,9 @@ class V2Writer:
                 write_precision=WritePrecision.NS,  # type: ignore[arg-type]
             )
         except ApiException as exc:
-            raise _classify(int(exc.status or 0), str(exc.body or exc.reason)) from exc
+            raise classify_answer(int(exc.status or 0), str(exc.body or exc.reason)) from exc
         except (Urllib3Error, OSError) as exc:
-            raise TransientWriteError(f"InfluxDB unreachable: {type(exc).__name__}: {exc}") from exc
+            raise unreachable(exc) from exc
 
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]

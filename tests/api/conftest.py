@@ -22,10 +22,10 @@ from hub.devstack import InfluxDB1, Mosquitto, free_port
 from hub.settings import Settings
 from hub.store.influxql import InfluxQLClient
 from tests.conftest import LABS_DIR
-from tests.integration.test_ingest import AARHUS_TOPIC, COPENHAGEN_TOPIC, ngsi_notification, ttn_uplink
 from tests.support.hub_process import HubProcess
 from tests.support.influx import wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import AARHUS_TOPIC, COPENHAGEN_TOPIC, ngsi_notification, ttn_uplink
 
 START = "2026-03-01T00:00:00Z"
 END = "2026-03-01T06:00:00Z"  # exclusive: the 06:00 reading below falls outside

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from hub.api import create_app
 from tests.api.conftest import TRUNCATED, api_settings, wait_for_dead_letters
 from tests.conftest import LABS_DIR
-from tests.integration.test_ingest import AARHUS_TOPIC, ttn_uplink
 from tests.support.influx import wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import AARHUS_TOPIC, ttn_uplink
 
 pytestmark = pytest.mark.integration
 

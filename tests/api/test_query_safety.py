@@ -6,9 +6,9 @@ import httpx
 import pytest
 
 from tests.api.conftest import END, START
-from tests.integration.test_ingest import AARHUS_TOPIC, ttn_uplink
 from tests.support.influx import wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import AARHUS_TOPIC, ttn_uplink
 
 pytestmark = pytest.mark.integration
 

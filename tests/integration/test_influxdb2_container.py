@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 
 from hub.store.influxql import InfluxQLClient
-from tests.integration.test_ingest import COPENHAGEN_TOPIC, ngsi_notification
 from tests.support.docker import docker_unavailable_reason
 from tests.support.influx import wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import COPENHAGEN_TOPIC, ngsi_notification
 
 pytestmark = [pytest.mark.integration, pytest.mark.docker]
 

@@ -5,29 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import trustme
 
-from hub.devstack import BrokerTls, Mosquitto, free_port
-from tests.integration.test_ingest import COPENHAGEN_TOPIC, ngsi_notification
 from tests.support.influx import wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import COPENHAGEN_TOPIC, ngsi_notification
+from tests.support.tls import running_tls_broker
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def tls_broker(tmp_path: Path):
-    authority = trustme.CA()
-    server = authority.issue_cert("127.0.0.1", "localhost")
-    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key"
-    authority.cert_pem.write_to_path(str(ca_file))
-    server.cert_chain_pems[0].write_to_path(str(cert_file))
-    server.private_key_pem.write_to_path(str(key_file))
-    broker = Mosquitto(free_port(), tmp_path / "tls-broker")
-    tls = BrokerTls(free_port(), ca_file, cert_file, key_file)
-    broker.start(tls=tls)
-    yield broker, tls
-    broker.stop()
+    with running_tls_broker(tmp_path) as running:
+        yield running
 
 
 def test_hub_subscribes_over_mqtts_with_the_configured_ca(hub_factory, tls_broker, influxql) -> None:

@@ -1,7 +1,7 @@
 """Every simulated message decodes with its lab's codec into the quantities the device measured.
 
 The messages go through hub.pipeline.Pipeline with the lab and source the router picks
-for the topic, exactly as IngestService.handle does.
+for the topic, exactly as the ingest service does (hub/ingest/envelope.py).
 """
 
 from __future__ import annotations

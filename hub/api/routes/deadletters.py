@@ -11,9 +11,9 @@ from hub.api.deps import AdminAccess, DeadLettersDep, LabsDep, ReadAccess, Setti
 from hub.api.models import DeadLetterList, DeadLetterOut, ReplayRequest, ReplayResult
 from hub.api.params import LabQuery
 from hub.api.problems import ApiProblem, problem_responses
-from hub.api.replay import replay
+from hub.deadletters.replay import replay
+from hub.deadletters.store import DeadLetter, DeadLetterStore
 from hub.read import RFC3339_PATTERN, parse_time
-from hub.store.deadletters import DeadLetter, DeadLetterStore
 from hub.store.writers import PermanentWriteError, TransientWriteError
 
 router = APIRouter(tags=["dead letters"], responses=problem_responses(400, 401, 503))

@@ -1,67 +1,87 @@
-"""The real ``citylab serve`` against a real Mosquitto and a real InfluxDB (Debian's 1.6, v1 API)."""
+"""The ingest service against a real Mosquitto and a real InfluxDB (Debian's 1.6, v1 API).
+
+First the wiring, in this process: two pipelines side by side, each with its own identity and
+files. Then the real ``citylab serve`` as an operator runs it.
+"""
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import threading
 import time
+import uuid
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.devstack import InfluxDB1, free_port
+from hub.devstack import InfluxDB1, Mosquitto, free_port
+from hub.ingest.service import IngestService
+from hub.labs import load_labs
+from hub.settings import Settings
 from hub.store.influxql import InfluxQLClient
-from tests.support.influx import wait_for_rows
+from tests.conftest import LABS_DIR
+from tests.support.influx import influx_down_with_database, wait_for_rows
 from tests.support.mqtt import publish_all
+from tests.support.payloads import AARHUS_TOPIC, COPENHAGEN_TOPIC, ngsi_notification, ttn_uplink
 from tests.support.v2_compat_proxy import V2CompatProxy
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.integration
-
-AARHUS_TOPIC = "v3/aarhus-city-lab@ttn/devices/{device}/up"
-COPENHAGEN_TOPIC = "copenhagen-street-lab/ngsi-ld/AirQualityObserved"
-
-
-def ttn_uplink(device: str, decoded: dict[str, object], gateway_time: str) -> bytes:
-    return json.dumps(
-        {
-            "end_device_ids": {"device_id": f"payload-says-{device}", "application_ids": {"application_id": "acl"}},
-            "received_at": gateway_time,
-            "uplink_message": {
-                "f_port": 1,
-                "decoded_payload": decoded,
-                "rx_metadata": [{"gateway_ids": {"gateway_id": "gw1"}, "time": gateway_time}],
-                "received_at": gateway_time,
-            },
-        }
-    ).encode()
-
-
-def ngsi_notification(entity_id: str, observed: str, no2_ppb: float, pm25: float) -> bytes:
-    return json.dumps(
-        {
-            "id": "urn:ngsi-ld:Notification:1",
-            "type": "Notification",
-            "subscriptionId": "urn:ngsi-ld:Subscription:1",
-            "notifiedAt": "2026-01-01T00:00:00Z",
-            "data": [
-                {
-                    "id": f"urn:ngsi-ld:AirQualityObserved:{entity_id}",
-                    "type": "AirQualityObserved",
-                    "dateObserved": {"type": "Property", "value": observed},
-                    "no2": {"type": "Property", "value": no2_ppb, "unitCode": "61"},
-                    "pm25": {"type": "Property", "value": pm25, "unitCode": "GQ"},
-                    # A city in the payload must never reach the tags.
-                    "city": {"type": "Property", "value": "oslo"},
-                    "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [12.5650, 55.6731]}},
-                }
-            ],
-        }
-    ).encode()
 
 
 def dead_letters(data_dir: Path) -> list[tuple[str, str, str]]:
     with sqlite3.connect(data_dir / "deadletters.sqlite3") as db:
         return db.execute("SELECT lab, reason_code, reason FROM dead_letters ORDER BY id").fetchall()
+
+
+def test_two_pipelines_in_one_process_keep_their_own_session_files_and_counters(
+    broker: Mosquitto, influx: InfluxDB1, database: str, influxql: InfluxQLClient, tmp_path: Path
+) -> None:
+    """What a worker process does: build a service from its own settings, start it, stop it."""
+    labs = load_labs(LABS_DIR)
+    services = [
+        IngestService(
+            Settings(
+                mqtt_url=broker.url,  # type: ignore[arg-type]
+                mqtt_client_id=f"citylab-worker-{n}-{uuid.uuid4().hex[:6]}",
+                influx_url=influx.url,
+                influx_api="v1",
+                influx_bucket=database,
+                data_dir=tmp_path / f"worker-{n}",
+                batch_linger_ms=20,
+                stats_interval_s=0.2,
+            ),
+            labs=labs,
+        )
+        for n in (1, 2)
+    ]
+    for service in services:
+        service.start()
+    try:
+        assert all(service.wait_connected(10) for service in services)
+        publish_all(
+            broker.port,
+            [
+                (COPENHAGEN_TOPIC, ngsi_notification("wired", "2026-03-01T10:00:00Z", 5, 3)),
+                (AARHUS_TOPIC.format(device="wired"), b"not json"),
+            ],
+        )
+        # Plain (not shared) subscriptions: each pipeline gets both messages and handles them on its own.
+        for n in (1, 2):
+            wait_until(lambda n=n: len(dead_letters(tmp_path / f"worker-{n}")) == 1, 10, "a dead letter each")
+        rows = wait_for_rows(influxql, 'SELECT "value", device FROM pm25', 1)
+        assert [(row["device"], row["value"]) for row in rows] == [("wired", 3.0)]  # one point: writes are idempotent
+        wait_for_rows(influxql, "SELECT messages FROM hub_stats WHERE lab = 'copenhagen-street-lab'", 2)
+    finally:
+        for service in services:
+            service.stop(10)
+    for n, service in enumerate(services, start=1):
+        assert service.stats.total.messages == {"copenhagen-street-lab": 1, "aarhus-city-lab": 1}
+        assert service.stats.total.dead_letters == {("aarhus-city-lab", "decode_error"): 1}
+        assert not service.connected
+        assert [code for _, code, _ in dead_letters(tmp_path / f"worker-{n}")] == ["decode_error"]
 
 
 def test_both_labs_native_payloads_land_as_exact_points(hub_factory, broker, influxql: InfluxQLClient):
@@ -156,7 +176,7 @@ def test_device_id_cannot_inject_a_point(hub_factory, broker, influxql):
 def test_transient_outage_retries_without_losing_or_acking(hub_factory, broker, tmp_path):
     """The database is down when messages arrive; once it is up, every reading lands."""
     port = free_port()
-    late_influx = InfluxDB1(port, tmp_path / "late-influx", database="late")
+    late_influx = influx_down_with_database(port, tmp_path / "late-influx", "late")
     hub = hub_factory(
         influx_url=late_influx.url, extra_env={"CITYLAB_INFLUX_BUCKET": "late", "CITYLAB_RETRY_MAX_BACKOFF_S": "0.5"}
     )
@@ -215,3 +235,52 @@ def test_hub_writes_its_own_stats(hub_factory, broker, influxql):
     publish_all(broker.port, [(COPENHAGEN_TOPIC, ngsi_notification("s", "2026-03-01T10:00:00Z", 5, 3))])
     rows = wait_for_rows(influxql, "SELECT sum(messages) FROM hub_stats WHERE lab = 'copenhagen-street-lab'", 1)
     assert rows[0]["sum"] == 1
+
+
+def test_hub_acks_spooled_messages_and_drains_them_after_a_restart(hub_factory, broker: Mosquitto, tmp_path):
+    port = free_port()
+    late = InfluxDB1(port, tmp_path / "late-influx", database="late")
+    client_id = f"citylab-spool-{uuid.uuid4().hex[:6]}"
+    env = {
+        "CITYLAB_INFLUX_BUCKET": "late",
+        "CITYLAB_SPOOL_AFTER_S": "0.5",
+        "CITYLAB_RETRY_MAX_BACKOFF_S": "0.3",
+        "CITYLAB_MQTT_CLIENT_ID": client_id,
+    }
+    hub = hub_factory(influx_url=late.url, extra_env=env)
+    topic = AARHUS_TOPIC.format(device="spooled")
+    publish_all(
+        broker.port,
+        [(topic, ttn_uplink("s", {"temperature": float(i)}, f"2026-03-01T10:00:{i:02d}Z")) for i in range(10)],
+    )
+    hub.wait_for_log("spooled")
+    time.sleep(1.5)  # the stats lines spool too; give the last batches time
+    assert hub.terminate() == 0
+
+    # The broker holds nothing more for the hub's session: every message was acked once spooled.
+    redelivered: list[str] = []
+    connected = threading.Event()
+    session = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv311,
+        clean_session=False,
+        manual_ack=True,
+    )
+    session.on_connect = lambda *_args: connected.set()
+    session.on_message = lambda _c, _u, message: redelivered.append(message.topic)
+    session.connect("127.0.0.1", broker.port)
+    session.loop_start()
+    assert connected.wait(10)
+    time.sleep(1.0)
+    session.loop_stop()
+    session.disconnect()
+    assert redelivered == []
+
+    late.start()
+    try:
+        hub_factory(influx_url=late.url, extra_env=env)
+        rows = wait_for_rows(InfluxQLClient(late.url, "late"), 'SELECT "value" FROM temperature', 10, timeout_s=30)
+        assert sorted(row["value"] for row in rows) == [float(i) for i in range(10)]
+    finally:
+        late.stop()

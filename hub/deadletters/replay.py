@@ -5,6 +5,8 @@ the message they came from and each message is decoded once, at its original rec
 A letter is resolved when its message now decodes and its own rejection (same code and reason)
 is gone. Readings are written before any letter is removed; a rejection the replay finds that
 was not stored before becomes a new dead letter, so nothing disappears unrecorded.
+
+A message is translated exactly as ingest translates it on arrival (hub/ingest/envelope.py).
 """
 
 from __future__ import annotations
@@ -12,13 +14,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from hub.deadletters.store import DeadLetter, DeadLetterStore
+from hub.ingest.envelope import InboundMessage, MessageTranslator, envelope_for
 from hub.labs import LabConfig
-from hub.normalise import Normaliser
-from hub.pipeline import Pipeline
-from hub.routing import Router
 from hub.settings import Settings
-from hub.store.deadletters import DeadLetter, DeadLetterStore
-from hub.store.line_protocol import reading_to_line
 from hub.store.writers import writer_from_settings
 
 
@@ -69,44 +68,34 @@ def replay(
 
 
 def _plan(letters: list[DeadLetter], labs: dict[str, LabConfig], settings: Settings, outcome: ReplayOutcome) -> _Plan:
-    router = Router(labs)
-    pipeline = Pipeline(Normaliser(), max_payload=settings.max_payload_bytes)
+    translator = MessageTranslator(labs, max_payload_bytes=settings.max_payload_bytes)
     messages: dict[tuple[int, str, bytes], list[DeadLetter]] = {}
     for letter in letters:
         messages.setdefault((letter.received_ns, letter.topic, letter.payload), []).append(letter)
 
     plan = _Plan()
     for (received_ns, topic, payload), group in messages.items():
-        route = router.route(topic)
+        route = translator.router.route(topic)
         truncated = any(0 <= letter.payload_size != len(letter.payload) for letter in group)
         if route is None or truncated:
             # No lab claims the topic, or only the start of an oversized payload was kept.
             outcome.still_failing_reasons.update(letter.reason_code for letter in group)
             continue
-        processed = pipeline.process_routed(route, payload, topic=topic, received_ns=received_ns)
+        message = InboundMessage(topic, payload, received_ns)
+        processed = translator.pipeline.process_routed(route, payload, topic=topic, received_ns=received_ns)
         if processed.failure is not None:
             outcome.still_failing_reasons.update(letter.reason_code for letter in group)
             continue
-        remaining = {(rejection.code, rejection.detail) for rejection in processed.result.rejections}
+        envelope = envelope_for(message, route, processed)
+        remaining = {(letter.reason_code, letter.reason) for letter in envelope.dead_letters}
         stored = {(letter.reason_code, letter.reason) for letter in group}
         for letter in group:
             if (letter.reason_code, letter.reason) in remaining:
                 outcome.still_failing_reasons[letter.reason_code] += 1
             elif letter.id is not None:
                 plan.resolved.append(letter.id)
-        plan.lines.extend(reading_to_line(reading) for reading in processed.result.readings)
+        plan.lines.extend(envelope.lines)
         plan.new_letters.extend(
-            DeadLetter(
-                received_ns,
-                topic,
-                route.lab.lab,
-                route.source.format,
-                rejection.code,
-                rejection.detail,
-                payload,
-                len(payload),
-            )
-            for rejection in processed.result.rejections
-            if (rejection.code, rejection.detail) not in stored
+            letter for letter in envelope.dead_letters if (letter.reason_code, letter.reason) not in stored
         )
     return plan

@@ -1,0 +1,249 @@
+"""MQTT for every client the hub runs: one paho client factory, and the ingest session's lifecycle.
+
+``make_client`` builds the paho client for a broker (``MqttTarget``: address, credentials, TLS
+files); what differs between the hub's clients is an argument: the ingest consumer keeps a
+persistent session and acks by hand, the health probe and the simulator's publisher do not.
+
+``MqttConsumer`` runs one ingest session: connect (the first attempt in the foreground, so a
+wrong host, port or CA is reported with its cause), subscribe at QoS 1 on every (re)connect,
+hand each message on, and acknowledge it only when told to. It takes its client id and topic
+filters as arguments, so several can run side by side (e.g. workers sharing
+``$share/<group>/<filter>``), each with its own identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from hub.ingest.envelope import InboundMessage
+from hub.settings import MqttProtocol, MqttTarget, Settings
+
+log = logging.getLogger(__name__)
+
+# A persistent session outlives a restart of the hub by this much (MQTT v5 only; 3.1.1 sessions never expire).
+SESSION_EXPIRY_S = 7 * 24 * 3600
+# PUBLISHes the broker may have in flight to the ingest consumer before it waits for acks.
+CONSUMER_MAX_INFLIGHT = 1000
+
+MessageHandler = Callable[[InboundMessage], None]
+
+
+def make_client(
+    target: MqttTarget,
+    *,
+    client_id: str,
+    protocol: MqttProtocol = "3.1.1",
+    persistent_session: bool = False,
+    manual_ack: bool = False,
+    max_inflight: int = 20,
+    reconnect_delay_s: tuple[int, int] = (1, 30),
+) -> mqtt.Client:
+    """A paho client for ``target``, not yet connected.
+
+    ``persistent_session``: the broker keeps the subscriptions and queues QoS 1 messages while the
+    client is away (3.1.1: clean session off; v5: clean start off on connect, see ``connect_options``).
+    ``manual_ack``: messages are acknowledged by ``client.ack``, not on receipt. ``max_inflight``:
+    unacknowledged QoS 1 messages at once, each way. ``reconnect_delay_s``: paho's backoff, min and max.
+    """
+    v5 = protocol == "5"
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        # v5 has no clean-session flag: clean start is a connect option instead.
+        clean_session=None if v5 else not persistent_session,
+        manual_ack=manual_ack,
+    )
+    client.max_inflight_messages_set(max_inflight)
+    client.max_queued_messages_set(0)  # no bound: callers bound what they hand paho themselves
+    client.reconnect_delay_set(min_delay=reconnect_delay_s[0], max_delay=reconnect_delay_s[1])
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    if target.tls:
+        client.tls_set(
+            ca_certs=str(target.ca_file) if target.ca_file else None,
+            certfile=str(target.cert_file) if target.cert_file else None,
+            keyfile=str(target.key_file) if target.key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+    return client
+
+
+def connect_options(
+    protocol: MqttProtocol, *, persistent_session: bool
+) -> tuple[mqtt.CleanStartOption, Properties | None]:
+    """``(clean_start, properties)`` for ``client.connect``: under v5, a persistent session is asked for here."""
+    if protocol != "5":
+        return mqtt.MQTT_CLEAN_START_FIRST_ONLY, None
+    if not persistent_session:
+        return True, None
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = SESSION_EXPIRY_S
+    return False, properties
+
+
+class MqttConsumer:
+    """One persistent MQTT session that subscribes at QoS 1 and acks only what ``ack`` is called for."""
+
+    def __init__(
+        self,
+        target: MqttTarget,
+        *,
+        client_id: str,
+        topic_filters: Sequence[str],
+        on_message: MessageHandler,
+        protocol: MqttProtocol = "3.1.1",
+        max_inflight: int = CONSUMER_MAX_INFLIGHT,
+        reconnect_delay_s: tuple[int, int] = (1, 30),
+        keepalive_s: int = 30,
+    ) -> None:
+        self.target = target
+        self.client_id = client_id
+        self.topic_filters = list(topic_filters)
+        self._handler = on_message
+        self._protocol = protocol
+        self._keepalive_s = keepalive_s
+        self._accepting = threading.Event()
+        self._closing = threading.Event()
+        self._connected = threading.Event()
+        self.client = make_client(
+            target,
+            client_id=client_id,
+            protocol=protocol,
+            persistent_session=True,
+            manual_ack=True,
+            max_inflight=max_inflight,
+            reconnect_delay_s=reconnect_delay_s,
+        )
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        topic_filters: Sequence[str],
+        on_message: MessageHandler,
+        client_id: str | None = None,
+    ) -> MqttConsumer:
+        """The consumer ``CITYLAB_MQTT_*`` describes; ``client_id`` overrides ``CITYLAB_MQTT_CLIENT_ID``."""
+        return cls(
+            settings.mqtt(),
+            client_id=client_id or settings.mqtt_client_id,
+            topic_filters=topic_filters,
+            on_message=on_message,
+            protocol=settings.mqtt_protocol,
+        )
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect and subscribe; paho reconnects in the background from then on."""
+        self._accepting.set()
+        clean_start, properties = connect_options(self._protocol, persistent_session=True)
+        host, port = self.target.host, self.target.port
+        try:
+            # The first attempt in the foreground, so a wrong host, port or CA is reported with
+            # its cause; paho's background reconnects only say that they failed.
+            self.client.connect(host, port, self._keepalive_s, clean_start=clean_start, properties=properties)
+        except (OSError, ValueError) as exc:
+            log.error("MQTT connection to %s failed: %s; retrying", self.target.redacted(), exc)
+            self.client.connect_async(host, port, self._keepalive_s, clean_start=clean_start, properties=properties)
+        self.client.loop_start()
+
+    def wait_connected(self, timeout_s: float = 10.0) -> bool:
+        """True once connected and the broker has answered the subscription."""
+        return self._connected.wait(timeout_s)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop_accepting(self) -> None:
+        """Leave messages that arrive from now on unacknowledged, so the broker redelivers them."""
+        self._closing.set()
+        self._accepting.clear()
+
+    def ack(self, mid: int, qos: int) -> None:
+        if qos > 0:
+            self.client.ack(mid, qos)
+
+    def close(self) -> None:
+        """Disconnect (what was not acked stays with the session) and stop the network thread."""
+        self.stop_accepting()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # --- paho callbacks (network thread) -----------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.ConnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.error("MQTT connection refused: %s", reason)
+            return
+        if not self.topic_filters:
+            log.warning("connected to MQTT as %s with no topic filters to subscribe to", self.client_id)
+            self._connected.set()
+            return
+        # Again on every connect: cheap, and right even if the broker lost the session.
+        client.subscribe([(topic_filter, 1) for topic_filter in self.topic_filters])
+
+    def _on_subscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _mid: int,
+        reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        for topic_filter, code in zip(self.topic_filters, reason_codes, strict=False):
+            if code.is_failure:
+                log.error("MQTT broker refused the subscription to %s: %s", topic_filter, code)
+            elif code.value < 1:
+                log.error("MQTT broker granted only QoS 0 on %s: its messages may be lost", topic_filter)
+        log.info(
+            "connected to MQTT as %s; subscribed to %d filters at QoS 1",
+            self.client_id,
+            sum(not code.is_failure for code in reason_codes),
+        )
+        self._connected.set()
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        log.warning("MQTT connection to %s failed; retrying", self.target.redacted())
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.DisconnectFlags,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        if not self._closing.is_set():
+            log.warning("MQTT disconnected (%s); reconnecting", reason)
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        if not self._accepting.is_set():
+            return  # shutting down: left unacked, so the broker redelivers it
+        self._handler(InboundMessage(message.topic, bytes(message.payload), time.time_ns(), message.mid, message.qos))
