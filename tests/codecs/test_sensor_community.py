@@ -38,7 +38,9 @@ def test_pressure_is_pascal_even_when_the_lab_defaults_say_otherwise() -> None:
     assert [(o.key, o.unit) for o in decoded.observations] == [("pressure", None)]
     got = process("sensor-community", push(("pressure", "100230.00")), topic=PUSH, lab=LAB).result.readings
     assert [(r.quantity, r.value) for r in got] == [("atmosphericPressure", 1002.3)]
-    hpa_lab = Source(topic="x/+", format="sensor-community", device_topic_level=1, default_units={"atmosphericPressure": "hPa"})
+    hpa_lab = Source(
+        topic="x/+", format="sensor-community", device_topic_level=1, default_units={"atmosphericPressure": "hPa"}
+    )
     normalised = Normaliser().normalise(
         decoded, received_ns=RECEIVED_NS, format_name="sensor-community", source=hpa_lab, topic="x/node-1"
     )
