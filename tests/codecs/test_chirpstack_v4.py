@@ -26,7 +26,7 @@ def event(obj: object = None, **extra: object) -> str:
 
 def test_without_object_the_reason_says_no_decoded_object() -> None:
     code, detail = failure(
-        "chirpstack-v4", fixture("chirpstack_v4", "no_object.json"), lab=LAB, topic=TOPIC.format(dev="0101010101010101")
+        "chirpstack-v4", fixture("chirpstack_v4", "no_object"), lab=LAB, topic=TOPIC.format(dev="0101010101010101")
     )
     assert code == "decode_error"
     assert "no decoded object" in detail

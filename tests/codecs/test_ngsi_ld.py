@@ -13,7 +13,7 @@ TOPIC = "copenhagen-street-lab/ngsi-ld/notify"
 
 
 def test_zoneless_date_observed_is_in_the_lab_timezone_and_fractions_become_percent() -> None:
-    got = process("ngsi-ld", fixture("ngsi_ld", "airqualityobserved_ngsild_keyvalues.jsonld"), topic=TOPIC, lab=LAB)
+    got = process("ngsi-ld", fixture("ngsi_ld", "airqualityobserved_ngsild_keyvalues"), topic=TOPIC, lab=LAB)
     by_quantity = {r.quantity: r for r in got.result.readings}
     assert by_quantity["relativeHumidity"].value == 54.0
     assert by_quantity["no2"].time_ns == parse_iso_ns("2016-03-15T10:00:00Z", None)

@@ -53,7 +53,7 @@ def test_datastream_from_body_and_text_ids() -> None:
 
 
 def test_deep_insert_uses_the_inline_datastream() -> None:
-    decoded = decode("sensorthings", fixture("sensorthings", "deep_insert.json"), topic="x/v1.0/Observations")
+    decoded = decode("sensorthings", fixture("sensorthings", "deep_insert"), topic="x/v1.0/Observations")
     observation = decoded.observations[0]
     assert (observation.key, observation.unit, decoded.device) == ("Luminous Flux", "degC", "Test Thing")
     assert (observation.lat, observation.lon) == (51.05, -114.05)
