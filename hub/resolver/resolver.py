@@ -44,7 +44,6 @@ from hub.vocabulary import Vocabulary, load_vocabulary
 
 # Payload keys are free text from devices: the memo is bounded, and starts over when full.
 _MEMO_LIMIT = 4096
-_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +106,7 @@ class KeyResolver:
             name: source_units.get(name) or format_aliases.default_units.get(name) or quantity.unit
             for name, quantity in self.vocabulary.quantities.items()
         }
-        self._memo: dict[str, tuple[int, Resolution] | None] = {}
+        self._memo: dict[str, Resolution | None] = {}
         self._memo_lock = threading.Lock()
 
     # --- forward: key -> meaning ------------------------------------------------------------------------
@@ -123,21 +122,21 @@ class KeyResolver:
             return found
         context_table = self._contexts.get(context) if context is not None else None
         if profile is None and context_table is None:
-            memo = self._memo.get(key, _MISSING)
-            if memo is _MISSING:
-                memo = _match(key, self._aliases)
+            try:
+                return self._memo[key]
+            except KeyError:
+                found = _match(key, self._aliases)
                 with self._memo_lock:
                     if len(self._memo) >= _MEMO_LIMIT:
                         self._memo.clear()
-                    self._memo[key] = memo
-            return memo[1] if memo is not None else None  # type: ignore[index]
+                    self._memo[key] = found
+                return found
         tables = (
             (profile.table if profile is not None else EMPTY_TABLE),
             (context_table if context_table is not None else EMPTY_TABLE),
             *self._aliases,
         )
-        matched = _match(key, tables)
-        return matched[1] if matched is not None else None
+        return _match(key, tables)
 
     def default_unit(self, resolution: Resolution) -> str:
         """The unit an unlabelled value of this key is in: the entry's, else the source's, the format's,
@@ -182,27 +181,24 @@ class KeyResolver:
         return None
 
 
-def _match(key: str, tables: Sequence[AliasTable]) -> tuple[int, Resolution] | None:
-    """The longest form of ``key`` any table knows (tables in layer order per form), then a channel name.
-
-    Returns the form's rank (0 = the whole key) with the resolution.
-    """
-    form, rank, dot = key, 0, -1
+def _match(key: str, tables: Sequence[AliasTable]) -> Resolution | None:
+    """The longest form of ``key`` any table knows (for each form, the tables in layer order), then a channel name."""
+    form, dot = key, -1
     while True:
         for table in tables:
             found = table.keys.get(form)
             if found is not None:
-                return rank, found
+                return found
         dot = key.find(".", dot + 1)
         if dot == -1:
             break
-        form, rank = key[dot + 1 :], rank + 1
+        form = key[dot + 1 :]
     channel = CHANNEL_SUFFIX.match(key)
     if channel is not None:
         for table in tables:
             found = table.channels.get(channel["name"])
             if found is not None:
-                return rank + 1, found
+                return found
     return None
 
 

@@ -84,3 +84,24 @@ def test_a_null_from_the_payload_formatter_is_dead_lettered_not_dropped() -> Non
     assert [r.quantity for r in result.readings] == ["relativeHumidity"]
     assert [(r.code, r.detail) for r in result.rejections] == [("not_a_number", "temperature: null is not a number")]
     assert result.unmapped_keys == ["battery"]
+
+
+@pytest.mark.parametrize(
+    ("version_ids", "model"),
+    [
+        (
+            {"brand_id": "decentlab", "model_id": "dl-pm", "hardware_version": "1", "band_id": "EU_863_870"},
+            "decentlab/dl-pm",
+        ),
+        ({"brand_id": "decentlab"}, None),
+        ({"brand_id": "", "model_id": "dl-pm"}, None),
+        ({"brand_id": 1, "model_id": "dl-pm"}, None),
+        ("decentlab/dl-pm", None),
+        (None, None),
+    ],
+)
+def test_version_ids_name_the_device_model(version_ids: object, model: str | None) -> None:
+    message = json.loads(uplink({"temperature": 1}))
+    if version_ids is not None:
+        message["uplink_message"]["version_ids"] = version_ids
+    assert decode("ttn-v3", json.dumps(message)).device_model == model
