@@ -40,4 +40,12 @@ def get_codec(name: str) -> Codec:
         raise CodecNotFoundError(f"unknown format {name!r}; known formats: {known}") from None
 
 
-__all__ = ["Codec", "CodecNotFoundError", "DecodeContext", "DecodeError", "NoOptions", "codecs", "get_codec"]
+__all__ = [
+    "Codec",
+    "CodecNotFoundError",
+    "DecodeContext",
+    "DecodeError",
+    "NoOptions",
+    "codecs",
+    "get_codec",
+]

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from core.model import DecodedMessage
+from core.model import DecodedMessage, KeyMapping
 
 
 class DecodeError(ValueError):
@@ -32,7 +32,8 @@ class Codec:
     """Base class for format codecs. Subclasses set ``name`` and implement ``decode``.
 
     A codec parses; it never maps keys to quantities, converts units or resolves times:
-    that is the normaliser's job, so every format gets the same rules.
+    that is the normaliser's job, so every format gets the same rules. Options that say what a
+    key means are handed to the normaliser through ``option_mappings``.
     """
 
     name: ClassVar[str]
@@ -40,6 +41,15 @@ class Codec:
 
     def decode(self, payload: bytes, context: DecodeContext) -> DecodedMessage:
         raise NotImplementedError
+
+    def option_mappings(self, options: BaseModel) -> tuple[KeyMapping, ...]:
+        """The key meanings these (parsed) options declare, e.g. the ``json`` codec's ``values``.
+
+        The codec emits each ``key`` as an observation's key, never the quantity itself; the hub
+        adds these to the source's own mappings, checked and resolved like any other. ``where`` is
+        relative to the options ("values.0"). Most formats declare none.
+        """
+        return ()
 
     def parse_options(self, options: dict[str, Any]) -> BaseModel:
         try:

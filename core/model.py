@@ -24,6 +24,33 @@ class RawObservation:
     device: str | None = None
     lat: float | None = None
     lon: float | None = None
+    # What the key is a member of, where that decides its meaning: the NGSI-LD entity type
+    # (a WaterQualityObserved's ``temperature`` is the water's). None for most formats.
+    context: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMeaning:
+    """What one payload key means: a canonical quantity, the unit its value is in when the payload
+    states none, and a factor for devices that send scaled integers (value x scale, before the unit).
+
+    The same shape wherever a meaning is declared: a lab's ``mappings``, a codec's options (the
+    ``json`` codec's ``values``, SensorThings datastreams), a device profile, the alias tables.
+    """
+
+    quantity: str
+    unit: str | None = None
+    scale: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMapping:
+    """A payload key, its meaning, and where that was declared (for errors and for operators)."""
+
+    key: str
+    meaning: KeyMeaning
+    # "mappings.level_cm" for a lab mapping, "options.values.0" for a codec option.
+    where: str
 
 
 @dataclass(frozen=True, slots=True)

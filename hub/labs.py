@@ -14,7 +14,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapters import CodecNotFoundError, get_codec
+from core.model import KeyMapping, KeyMeaning
 from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
+from hub.resolver import KeyResolver
 from hub.topics import TopicFilterError, overlap, validate_filter
 from hub.vocabulary import load_vocabulary
 
@@ -34,8 +36,8 @@ class Location(_Strict):
     lon: float = Field(ge=-180, le=180)
 
 
-class KeyMapping(_Strict):
-    """How one payload key becomes a canonical quantity."""
+class MappingConfig(_Strict):
+    """How one payload key becomes a canonical quantity (a lab's ``mappings`` entry)."""
 
     quantity: str
     unit: str | None = None
@@ -48,7 +50,7 @@ class Source(_Strict):
     format: str
     # 0-based topic level holding the device id; unset means the payload names the device.
     device_topic_level: int | None = Field(default=None, ge=0)
-    mappings: dict[str, KeyMapping] = Field(default_factory=dict)
+    mappings: dict[str, MappingConfig] = Field(default_factory=dict)
     # Unit of a quantity when the payload gives none (e.g. a lab whose firmware sends °F).
     default_units: dict[str, str] = Field(default_factory=dict)
     # Codec-specific settings, validated by the codec's own options model.
@@ -71,6 +73,26 @@ class Source(_Strict):
             if level >= len(levels) or levels[level] == "#":
                 raise ValueError(f"device_topic_level {level} is not a level of {self.topic!r}")
         return self
+
+    @cached_property
+    def codec_options(self) -> BaseModel:
+        """The options parsed by the format's codec (raises ValueError when they don't fit it)."""
+        return get_codec(self.format).parse_options(self.options)
+
+    @cached_property
+    def key_mappings(self) -> tuple[KeyMapping, ...]:
+        """Layer 1 of the key resolver: the lab's ``mappings``, then those its codec options declare."""
+        own = tuple(
+            KeyMapping(key, KeyMeaning(mapping.quantity, mapping.unit), f"mappings.{key}")
+            for key, mapping in self.mappings.items()
+        )
+        declared = get_codec(self.format).option_mappings(self.codec_options)
+        return own + tuple(KeyMapping(mapping.key, mapping.meaning, f"options.{mapping.where}") for mapping in declared)
+
+    @cached_property
+    def resolver(self) -> KeyResolver:
+        """This source's key resolver, built once: what its payloads' keys mean."""
+        return KeyResolver(self.format, self.key_mappings, self.default_units)
 
     def device_from_topic(self, topic: str) -> str | None:
         if self.device_topic_level is None:
@@ -140,23 +162,26 @@ def _check_against_registries(path: Path, config: LabConfig) -> None:
     for index, source in enumerate(config.sources):
         where = f"{path}: sources.{index}"
         try:
-            codec = get_codec(source.format)
+            get_codec(source.format)
         except CodecNotFoundError as exc:
             raise LabConfigError(f"{where}.format: {exc}") from None
-        for key, mapping in source.mappings.items():
-            if mapping.quantity not in vocabulary.quantities:
-                raise LabConfigError(f"{where}.mappings.{key}.quantity: unknown quantity {mapping.quantity!r}")
-            if mapping.unit is not None and vocabulary.conversion(mapping.quantity, mapping.unit) is None:
+        try:
+            source.codec_options  # noqa: B018 - parsing is the check
+        except ValueError as exc:
+            raise LabConfigError(f"{where}.options: {exc}") from None
+        seen: dict[str, KeyMapping] = {}
+        for mapping in source.key_mappings:
+            earlier = seen.setdefault(mapping.key, mapping)
+            if earlier is not mapping:
                 raise LabConfigError(
-                    f"{where}.mappings.{key}.unit: {mapping.unit!r} can't be converted for {mapping.quantity}"
+                    f"{where}.{mapping.where}: key {mapping.key!r} is already mapped by {earlier.where}"
                 )
+            problem = vocabulary.check_meaning(mapping.meaning)
+            if problem is not None:
+                raise LabConfigError(f"{where}.{mapping.where}.{problem[0]}: {problem[1]}")
         for quantity, unit in source.default_units.items():
             if vocabulary.conversion(quantity, unit) is None:
                 raise LabConfigError(f"{where}.default_units.{quantity}: {unit!r} is not a unit for {quantity}")
-        try:
-            codec.parse_options(source.options)
-        except ValueError as exc:
-            raise LabConfigError(f"{where}.options: {exc}") from None
 
 
 def load_labs(directory: Path) -> dict[str, LabConfig]:

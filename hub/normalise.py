@@ -1,7 +1,8 @@
 """The one place that decides what a raw observation means.
 
-Codecs only parse. Here keys become canonical quantities, units are converted,
-times resolved, ranges checked and the device and location settled.
+Codecs only parse. Here keys become canonical quantities (asking the key resolver,
+``hub.resolver``), units are converted, times resolved, ranges checked and the device
+and location settled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from core.model import DecodedMessage, NormaliseResult, RawObservation, RawTime,
 from core.names import MAX_DEVICE_ID, is_storable_device_id
 from core.timeutil import NS_PER_S, TimeFormatError, epoch_to_ns, guess_epoch_unit, parse_iso_ns
 from hub.labs import LabConfig, Source
+from hub.resolver import KeyResolver, Profile, resolver_for
 from hub.vocabulary import Vocabulary, load_vocabulary
 
 # Readings stamped more than this far ahead of the receive time come from a wrong clock.
@@ -34,22 +36,24 @@ class Normaliser:
         lab: LabConfig | None = None,
         source: Source | None = None,
         topic: str = "",
+        resolver: KeyResolver | None = None,
     ) -> NormaliseResult:
+        """``resolver`` defaults to the source's own (``resolver_for``): what the message's keys mean."""
         result = NormaliseResult()
         zone = lab.zone if lab is not None else None
         topic_device = source.device_from_topic(topic) if source is not None else None
-        format_defaults = self.vocabulary.format_default_units.get(format_name, {})
+        resolver = resolver or resolver_for(format_name, source)
+        profile = resolver.profile(decoded.device_model)
         times: dict[RawTime, int] = {}  # one message usually repeats one time for every reading
         for observation in decoded.observations:
-            outcome = self._one(
-                observation, decoded, received_ns, zone, topic_device, lab, source, format_defaults, times
-            )
+            outcome = self._one(observation, decoded, received_ns, zone, topic_device, lab, resolver, profile, times)
             if isinstance(outcome, Reading):
                 result.readings.append(outcome)
             elif isinstance(outcome, Rejection):
                 result.rejections.append(outcome)
-            else:
+            elif outcome is None:
                 result.unmapped_keys.append(observation.key)
+            # else: a key a profile marks as known and not a reading
         return result
 
     def _one(
@@ -60,28 +64,29 @@ class Normaliser:
         zone: ZoneInfo | None,
         topic_device: str | None,
         lab: LabConfig | None,
-        source: Source | None,
-        format_defaults: dict[str, str],
+        resolver: KeyResolver,
+        profile: Profile | None,
         times: dict[RawTime, int],
-    ) -> Reading | Rejection | None:
+    ) -> Reading | Rejection | bool | None:
+        """A reading or a rejection; None for a key no layer knows; False for a key a profile ignores."""
         key = observation.key
-        mapping = source.mappings.get(key) if source is not None else None
-        quantity_name = mapping.quantity if mapping is not None else self.vocabulary.quantity_for_key(key)
-        if quantity_name is None:
+        resolution = resolver.resolve(key, profile, observation.context)
+        if resolution is None:
             return None
+        quantity_name = resolution.quantity
+        if quantity_name is None:
+            return False
         quantity = self.vocabulary.quantities[quantity_name]
 
         number = _as_number(observation.value)
         if number is None:
             return Rejection(RejectCode.NOT_A_NUMBER, f"{key}: {_preview(observation.value)} is not a number", key)
+        if resolution.scale is not None:
+            number *= resolution.scale
 
-        unit = (
-            observation.unit
-            or (mapping.unit if mapping is not None else None)
-            or (source.default_units.get(quantity_name) if source is not None else None)
-            or format_defaults.get(quantity_name)
-            or quantity.unit
-        )
+        # The payload's unit, else the one the resolver assumes (the key's entry, the source's and
+        # the format's defaults, the canonical unit).
+        unit = observation.unit or resolver.default_unit(resolution)
         conversion = self.vocabulary.conversion(quantity_name, unit)
         if conversion is None:
             return Rejection(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from adapters import DecodeContext, DecodeError, get_codec
+from adapters import Codec, DecodeContext, DecodeError, get_codec
 from core.model import NormaliseResult, RejectCode, Rejection
 from hub.labs import LabConfig, Source
 from hub.normalise import Normaliser
@@ -27,7 +27,6 @@ class Pipeline:
     def __init__(self, normaliser: Normaliser | None = None, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
         self.normaliser = normaliser or Normaliser()
         self.max_payload = max_payload
-        self._options: dict[int, BaseModel] = {}  # parsed codec options per source, by identity
 
     def process(
         self,
@@ -45,7 +44,7 @@ class Pipeline:
                 failure=Rejection(RejectCode.OVERSIZED, f"payload of {len(payload)} bytes exceeds {self.max_payload}"),
             )
         codec = get_codec(format_name)
-        options = self._options_for(source, format_name)
+        options = _options_for(codec, source)
         try:
             decoded = codec.decode(payload, DecodeContext(topic=topic, received_ns=received_ns, options=options))
         except DecodeError as exc:
@@ -70,11 +69,11 @@ class Pipeline:
             source=route.source,
         )
 
-    def _options_for(self, source: Source | None, format_name: str) -> BaseModel:
-        codec = get_codec(format_name)
-        if source is None:
-            return codec.options_model()
-        options = self._options.get(id(source))
-        if options is None:
-            options = self._options[id(source)] = codec.parse_options(source.options)
-        return options
+
+def _options_for(codec: Codec, source: Source | None) -> BaseModel:
+    """The source's codec options, parsed once per source; the codec's defaults without a source."""
+    if source is None:
+        return codec.options_model()
+    if source.format == codec.name:
+        return source.codec_options
+    return codec.parse_options(source.options)  # a source read with another format (tests, `citylab decode`)

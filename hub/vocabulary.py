@@ -1,11 +1,12 @@
-"""The canonical vocabulary, unit table and key aliases, loaded once from data files.
+"""The canonical vocabulary and unit table, loaded once from data files.
 
 Conversion factors are derived with pint at load time; the hot path only
-multiplies and adds.
+multiplies and adds. What payload keys mean is the key resolver's (``hub.resolver``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +14,8 @@ from importlib import resources
 from typing import Any
 
 import yaml
+
+from core.model import KeyMeaning
 
 
 class VocabularyError(ValueError):
@@ -75,7 +78,6 @@ class Conversion:
 
 
 _IDENTITY = Conversion(1.0, 0.0)
-_CHANNEL_SUFFIX = re.compile(r"^(?P<name>.+?)[._]\d{1,3}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +85,6 @@ class Vocabulary:
     quantities: dict[str, Quantity]
     unit_symbols: dict[str, str]  # any alias or symbol -> symbol
     conversions: dict[tuple[str, str], Conversion]  # (quantity, symbol) -> to canonical
-    key_aliases: dict[str, str]
-    channel_aliases: dict[str, str]
-    format_default_units: dict[str, dict[str, str]]
 
     def unit_symbol(self, unit: str) -> str | None:
         return self.unit_symbols.get(unit) or self.unit_symbols.get(unit.strip())
@@ -96,26 +95,16 @@ class Vocabulary:
             return None
         return self.conversions.get((quantity, symbol))
 
-    def quantity_for_key(self, key: str) -> str | None:
-        """Exact lookups only: the key, a dotted suffix of it, or a CayenneLPP name plus channel.
-
-        Suffixes are tried longest first, so ``SDS0X1.PM2.5`` finds ``PM2.5`` before ``5``.
-        """
-        found = self._exact(key)
-        start = key.find(".")
-        while found is None and start != -1:
-            found = self._exact(key[start + 1 :])
-            start = key.find(".", start + 1)
-        if found is None:
-            match = _CHANNEL_SUFFIX.match(key)
-            if match is not None:
-                found = self.channel_aliases.get(match["name"])
-        return found
-
-    def _exact(self, key: str) -> str | None:
-        if key in self.quantities:
-            return key
-        return self.key_aliases.get(key)
+    def check_meaning(self, meaning: KeyMeaning) -> tuple[str, str] | None:
+        """The one check of a declared key meaning, wherever it is declared (lab mappings, codec
+        options, profiles, alias tables): ``(field, problem)``, or None when it is usable."""
+        if meaning.quantity not in self.quantities:
+            return "quantity", f"unknown quantity {meaning.quantity!r}"
+        if meaning.unit is not None and self.conversion(meaning.quantity, meaning.unit) is None:
+            return "unit", f"{meaning.unit!r} can't be converted for {meaning.quantity}"
+        if meaning.scale is not None and (not math.isfinite(meaning.scale) or meaning.scale == 0):
+            return "scale", f"{meaning.scale!r} is not a finite, non-zero factor"
+        return None
 
 
 def _read_yaml(name: str) -> dict[str, Any]:
@@ -170,7 +159,6 @@ def _tidy(number: float) -> float:
 def load_vocabulary() -> Vocabulary:
     raw_quantities = _read_yaml("quantities.yaml")["quantities"]
     raw_units = _read_yaml("units.yaml")["units"]
-    raw_aliases = _read_yaml("key_aliases.yaml")
 
     unit_symbols: dict[str, str] = {}
     pint_units: dict[str, str] = {}
@@ -199,26 +187,8 @@ def load_vocabulary() -> Vocabulary:
             references=tuple(Reference(**ref) for ref in spec.get("references", [])),
         )
 
-    key_aliases = {str(k): str(v) for k, v in raw_aliases.get("aliases", {}).items()}
-    channel_aliases = {str(k): str(v) for k, v in raw_aliases.get("channel_aliases", {}).items()}
-    format_defaults = {
-        str(fmt): {str(q): str(u) for q, u in units.items()}
-        for fmt, units in raw_aliases.get("format_default_units", {}).items()
-    }
-    for where, table in (("aliases", key_aliases), ("channel_aliases", channel_aliases)):
-        for key, target in table.items():
-            if target not in quantities:
-                raise VocabularyError(f"key_aliases.yaml: {where}.{key}: unknown quantity {target!r}")
-    for fmt, defaults in format_defaults.items():
-        for quantity, unit in defaults.items():
-            if quantity not in quantities or unit not in unit_symbols:
-                raise VocabularyError(f"key_aliases.yaml: format_default_units.{fmt}.{quantity}: bad entry")
-
     return Vocabulary(
         quantities=quantities,
         unit_symbols=unit_symbols,
         conversions=_derive_conversions(quantities, pint_units),
-        key_aliases=key_aliases,
-        channel_aliases=channel_aliases,
-        format_default_units=format_defaults,
     )

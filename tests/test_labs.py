@@ -71,6 +71,27 @@ def test_shipped_lab_configs_load() -> None:
             "sources.0: Value error, device_topic_level 5 is not a level",
         ),
         ({"colour": "blue"}, "colour: Extra inputs are not permitted"),
+        (
+            {
+                "sources": [
+                    {
+                        "topic": "a/+",
+                        "format": "json",
+                        "mappings": {"t": {"quantity": "temperature"}},
+                        "options": {"values": [{"path": "t", "quantity": "pm10"}]},
+                    }
+                ]
+            },
+            "sources.0.options.values.0: key 't' is already mapped by mappings.t",
+        ),
+        (
+            {"sources": [{"topic": "a/+", "format": "json", "options": {"values": [{"path": "t", "quantity": "x"}]}}]},
+            "sources.0.options.values.0.quantity: unknown quantity 'x'",
+        ),
+        (
+            {"sources": [{"topic": "a/+", "format": "senml", "options": {"values": []}}]},
+            "sources.0.options: values: Extra inputs are not permitted",
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path: Path, changes: dict, message: str) -> None:

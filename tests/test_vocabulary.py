@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.model import KeyMeaning
 from hub.vocabulary import load_vocabulary
 
 V = load_vocabulary()
@@ -72,41 +73,19 @@ def test_every_quantity_has_identity_for_its_canonical_unit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "quantity"),
+    ("meaning", "problem"),
     [
-        ("temperature", "temperature"),
-        ("humidity", "relativeHumidity"),
-        ("pm2_5", "pm25"),
-        ("pm2_5_mass_concentration", "pm25"),
-        ("P1", "pm10"),
-        ("P2", "pm25"),
-        ("air.temperature", "temperature"),
-        ("BME280.Temperature", "temperature"),
-        ("SDS0X1.PM2.5", "pm25"),
-        ("temperature_0", "temperature"),
-        ("barometric_pressure_0", "atmosphericPressure"),
-        ("temperatureSensor.1", "temperature"),
-        ("co2", "co2"),
+        (KeyMeaning("temperature"), None),
+        (KeyMeaning("temperature", "°F"), None),
+        (KeyMeaning("waterLevel", "cm", 0.1), None),
+        (KeyMeaning("heat"), ("quantity", "unknown quantity 'heat'")),
+        (KeyMeaning("temperature", "Pa"), ("unit", "'Pa' can't be converted for temperature")),
+        (KeyMeaning("temperature", None, 0.0), ("scale", "0.0 is not a finite, non-zero factor")),
+        (KeyMeaning("temperature", None, float("inf")), ("scale", "inf is not a finite, non-zero factor")),
     ],
 )
-def test_vendor_keys_map_exactly(key: str, quantity: str) -> None:
-    assert V.quantity_for_key(key) == quantity
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        "pm2_5_number_concentration",
-        "pm10_number_concentration",
-        "battery_voltage",
-        "temperatureX",
-        "xtemperature",
-        "co2_sensor_status",
-        "capacitor_voltage_1",
-    ],
-)
-def test_lookalike_keys_never_match_by_substring(key: str) -> None:
-    assert V.quantity_for_key(key) is None
+def test_one_check_for_every_declared_key_meaning(meaning: KeyMeaning, problem: tuple[str, str] | None) -> None:
+    assert V.check_meaning(meaning) == problem
 
 
 def test_vocabulary_covers_the_common_standard() -> None:

@@ -38,7 +38,17 @@ class ChirpstackV4Codec(Codec):
             )
         observations = tuple(flatten_measurements(require_object(decoded, "object"), prefix=""))
         lat, lon = _tag_location(info, options)
-        return DecodedMessage(observations=observations, device=device, gateway_time=time, lat=lat, lon=lon)
+        # The device profile's name, as the network operator gave it: it selects the hub's device profile.
+        profile_name = info.get("deviceProfileName")
+        device_model = profile_name if isinstance(profile_name, str) and profile_name else None
+        return DecodedMessage(
+            observations=observations,
+            device=device,
+            device_model=device_model,
+            gateway_time=time,
+            lat=lat,
+            lon=lon,
+        )
 
 
 def _check_event(topic: str) -> None:

@@ -3,7 +3,8 @@
 For labs with their own JSON. Two layouts, both per record (the payload, each element of a payload array,
 or each element found at ``records``):
 
-- wide: ``values`` maps paths to quantities: ``{"t": 21.5, "rh": 40}`` with ``t -> temperature``;
+- wide: ``values`` lists paths and what they measure: ``{"t": 21.5, "rh": 40}`` with ``t -> temperature``; the
+  path is the observation's key, and ``option_mappings`` hands its meaning to the normaliser;
 - long: ``key`` / ``value`` / ``unit`` paths: ``{"type": "temperature", "value": 21.5, "unit": "C"}``.
 """
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from adapters._json import epoch_or_text_time, load_json, type_name
 from adapters.json.paths import PathError, compile_path
 from core.codec import Codec, DecodeContext, DecodeError
-from core.model import DecodedMessage, RawObservation, RawTime
+from core.model import DecodedMessage, KeyMapping, KeyMeaning, RawObservation, RawTime
 
 EpochUnit = Literal["auto", "s", "ms", "us", "ns"]
 
@@ -32,10 +33,11 @@ def _check_path(text: str | None) -> str | None:
 
 
 class JsonValue(BaseModel):
-    """One measurement in a record (wide layout)."""
+    """One measurement in a record (wide layout): its path is the key the codec emits, ``quantity`` its meaning."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     path: str
+    # Checked against the vocabulary when the lab loads, like every mapping (hub.labs).
     quantity: str
     # A fixed unit, or a path (in the record) to the unit the payload states; neither: default_units, canonical.
     unit: str | None = None
@@ -44,14 +46,7 @@ class JsonValue(BaseModel):
     _paths = field_validator("path", "unit_path")(_check_path)
 
     @model_validator(mode="after")
-    def _known_quantity(self) -> JsonValue:
-        from hub.vocabulary import load_vocabulary
-
-        vocabulary = load_vocabulary()
-        if self.quantity not in vocabulary.quantities:
-            raise ValueError(f"unknown quantity {self.quantity!r}")
-        if self.unit is not None and vocabulary.conversion(self.quantity, self.unit) is None:
-            raise ValueError(f"unit {self.unit!r} can't be converted for {self.quantity}")
+    def _one_unit_source(self) -> JsonValue:
         if self.unit is not None and self.unit_path is not None:
             raise ValueError("give unit or unit_path, not both")
         return self
@@ -103,6 +98,15 @@ class JsonCodec(Codec):
             raise ValueError("configure values (wide layout) or key and value (long layout)")
         return parsed
 
+    def option_mappings(self, options: BaseModel) -> tuple[KeyMapping, ...]:
+        """The wide layout's ``values``: each path is a key, its quantity and fixed unit the meaning."""
+        if not isinstance(options, JsonOptions):
+            return ()
+        return tuple(
+            KeyMapping(spec.path, KeyMeaning(spec.quantity, spec.unit), f"values.{index}")
+            for index, spec in enumerate(options.values)
+        )
+
     def decode(self, payload: bytes, context: DecodeContext) -> DecodedMessage:
         options = context.options
         if not isinstance(options, JsonOptions) or not options.has_layout:
@@ -149,13 +153,15 @@ def _record(record: Any, message: Any, options: JsonOptions, where: str) -> list
         return [RawObservation(key=key, value=value, unit=unit, time=time, device=device, lat=lat, lon=lon)]
     observations = []
     for spec in options.values:
-        unit = spec.unit if spec.unit_path is None else _unit(record, spec.unit_path, where)
+        # The key is the configured path: the source's mappings (option_mappings) say what it means.
+        # A fixed unit is part of that meaning; only a unit the payload states travels here.
+        unit = None if spec.unit_path is None else _unit(record, spec.unit_path, where)
         for value in compile_path(spec.path).find(record):
-            # A null is kept: the quantity is mapped, so the normaliser dead-letters it as no number.
+            # A null is kept: the path is mapped, so the normaliser dead-letters it as no number.
             if isinstance(value, dict | list):
                 raise DecodeError(f"{where}: {spec.path!r} is {type_name(value)}, not a value")
             observations.append(
-                RawObservation(key=spec.quantity, value=value, unit=unit, time=time, device=device, lat=lat, lon=lon)
+                RawObservation(key=spec.path, value=value, unit=unit, time=time, device=device, lat=lat, lon=lon)
             )
     if not observations:
         looked = ", ".join(repr(spec.path) for spec in options.values)

@@ -85,6 +85,8 @@ def _entity_observations(entity: Any, where: str, options: NgsiLdOptions) -> lis
     if not isinstance(entity_id, str) or not entity_id:
         raise DecodeError(f"{where}.id: missing entity id")
     entity_type = entity.get("type")
+    # Smart Data Models name attributes per entity type: the type is the context the key is read in.
+    context = entity_type if isinstance(entity_type, str) and entity_type else None
     device = _device(entity, entity_id, entity_type, options)
     entity_time = _entity_time(entity, where)
     lat, lon = _point(entity.get("location"), f"{where}.location")
@@ -108,6 +110,7 @@ def _entity_observations(entity: Any, where: str, options: NgsiLdOptions) -> lis
                 device=device,
                 lat=lat,
                 lon=lon,
+                context=context,
             )
         )
     return observations

@@ -15,19 +15,8 @@ from adapters._json import load_json, optional_str, parse_degrees, require_objec
 from core.codec import Codec, DecodeContext, DecodeError
 from core.model import DecodedMessage, RawObservation
 
-# The units Sensor.Community uses for each value type: fixed by the firmware and the API, never in the payload.
-# Pressure is in Pa (BMP/BME sensors), which no lab default could guess.
-VALUE_TYPE_UNITS = {
-    "P0": "ug/m3",
-    "P1": "ug/m3",
-    "P2": "ug/m3",
-    "P4": "ug/m3",
-    "temperature": "Cel",
-    "humidity": "%",
-    "pressure": "Pa",
-    "pressure_at_sealevel": "Pa",
-    "noise_LAeq": "dBA",
-}
+# Value types come with no unit: the firmware and the API fix one per type (P1 in µg/m³, pressure in Pa),
+# and that knowledge is data, with the value types' meanings: hub/data/aliases/formats/sensor-community.yaml.
 # The firmware's local-API variant prefixes value types with the sensor: SDS_P1, BME280_pressure, DNMS_noise_LAeq.
 _SENSOR_PREFIX = re.compile(r"^[A-Z][A-Z0-9]*_(?=.)")
 # API times are UTC written without a zone ("2017-03-30T19:24:02", "2020-01-22 14:33:47").
@@ -71,11 +60,7 @@ def _record(record: Any, where: str) -> list[RawObservation]:
         if isinstance(value, dict | list):
             raise DecodeError(f"{at}.value: expected a number or numeric text, got {type_name(value)}")
         key = _SENSOR_PREFIX.sub("", value_type)
-        observations.append(
-            RawObservation(
-                key=key, value=value, unit=VALUE_TYPE_UNITS.get(key), time=time, device=device, lat=lat, lon=lon
-            )
-        )
+        observations.append(RawObservation(key=key, value=value, time=time, device=device, lat=lat, lon=lon))
     return observations
 
 

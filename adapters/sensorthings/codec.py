@@ -1,7 +1,9 @@
 """OGC SensorThings API MQTT observation create: ``v1.0/Datastreams({id})/Observations``.
 
 An Observation carries only ``result`` and times; what it measures and in which unit belong to its
-Datastream. The lab config's datastream map supplies them (or a deep-insert body carries the Datastream inline).
+Datastream. The lab config's datastream map supplies them: the codec emits the key ``Datastreams({id})``
+and declares the map's meanings through ``option_mappings`` (or a deep-insert body carries the
+Datastream inline, whose ObservedProperty name is the key).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from adapters._json import load_json, require_object, type_name
 from core.codec import Codec, DecodeContext, DecodeError
-from core.model import DecodedMessage, RawObservation
+from core.model import DecodedMessage, KeyMapping, KeyMeaning, RawObservation
 
 # Datastreams(1), Datastreams('abc'): the collection's navigation link in the topic (OGC 15-078r6 14.1).
 _DATASTREAM_LEVEL = re.compile(r"^Datastreams\((?P<id>[^()]+)\)$")
@@ -22,7 +24,7 @@ _OBSERVATIONS = "Observations"
 
 class Datastream(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    # A canonical quantity name (see hub/data/quantities.yaml).
+    # A canonical quantity name (see hub/data/quantities.yaml), checked when the lab loads like every mapping.
     quantity: str
     # The Datastream's unitOfMeasurement symbol; unset means the source's default_units, then the canonical unit.
     unit: str | None = None
@@ -32,14 +34,7 @@ class Datastream(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
 
     @model_validator(mode="after")
-    def _known_quantity_and_unit(self) -> Datastream:
-        from hub.vocabulary import load_vocabulary
-
-        vocabulary = load_vocabulary()
-        if self.quantity not in vocabulary.quantities:
-            raise ValueError(f"unknown quantity {self.quantity!r}")
-        if self.unit is not None and vocabulary.conversion(self.quantity, self.unit) is None:
-            raise ValueError(f"unit {self.unit!r} can't be converted for {self.quantity}")
+    def _position_in_pairs(self) -> Datastream:
         if (self.lat is None) != (self.lon is None):
             raise ValueError("lat and lon go together")
         return self
@@ -59,9 +54,23 @@ class SensorThingsOptions(BaseModel):
         return value
 
 
+def datastream_key(stream_id: str) -> str:
+    """The key an observation of a mapped datastream carries: ``Datastreams(3)``, as the topic names it."""
+    return f"Datastreams({stream_id})"
+
+
 class SensorThingsCodec(Codec):
     name = "sensorthings"
     options_model = SensorThingsOptions
+
+    def option_mappings(self, options: BaseModel) -> tuple[KeyMapping, ...]:
+        """Each mapped datastream: its key, and the quantity and unit the map gives it."""
+        if not isinstance(options, SensorThingsOptions):
+            return ()
+        return tuple(
+            KeyMapping(datastream_key(stream_id), KeyMeaning(stream.quantity, stream.unit), f"datastreams.{stream_id}")
+            for stream_id, stream in options.datastreams.items()
+        )
 
     def decode(self, payload: bytes, context: DecodeContext) -> DecodedMessage:
         options = context.options if isinstance(context.options, SensorThingsOptions) else SensorThingsOptions()
@@ -79,11 +88,13 @@ class SensorThingsCodec(Codec):
         lat, lon = _feature_point(observation.get("FeatureOfInterest"))
 
         mapped = options.datastreams.get(stream_id) if stream_id is not None else None
-        if mapped is not None:
-            unit = mapped.unit or (_inline_unit(inline) if inline else None)
+        if mapped is not None and stream_id is not None:
+            # The map's unit is the lab's word on the datastream (applied by the normaliser through
+            # option_mappings); a unit an inline Datastream states counts only where the map gives none.
+            unit = _inline_unit(inline) if inline and mapped.unit is None else None
             if mapped.lat is not None:
                 lat, lon = mapped.lat, mapped.lon
-            raw = RawObservation(key=mapped.quantity, value=result, unit=unit, time=time, lat=lat, lon=lon)
+            raw = RawObservation(key=datastream_key(stream_id), value=result, unit=unit, time=time, lat=lat, lon=lon)
             return DecodedMessage(observations=(raw,), device=mapped.device or f"datastream-{stream_id}")
         if inline is not None and "ObservedProperty" in inline:
             # A deep insert describes its new Datastream inline: its ObservedProperty names what is measured.

@@ -32,6 +32,7 @@ class TtnV3Codec(Codec):
         return DecodedMessage(
             observations=tuple(observations),
             device=device,
+            device_model=_device_model(uplink),
             gateway_time=_gateway_time(message, uplink),
             lat=lat,
             lon=lon,
@@ -52,6 +53,17 @@ def _normalized_payload(uplink: dict[str, Any]) -> list[RawObservation]:
         measurements = {k: v for k, v in entry.items() if k != "time"}
         observations.extend(flatten_measurements(measurements, time=time))
     return observations
+
+
+def _device_model(uplink: dict[str, Any]) -> str | None:
+    """``"<brand_id>/<model_id>"`` from ``version_ids`` (the TTN device repository's names), when both are set."""
+    ids = uplink.get("version_ids")
+    if not isinstance(ids, dict):
+        return None
+    brand, model = ids.get("brand_id"), ids.get("model_id")
+    if isinstance(brand, str) and isinstance(model, str) and brand and model:
+        return f"{brand}/{model}"
+    return None
 
 
 def _gateway_time(message: dict[str, Any], uplink: dict[str, Any]) -> str | None:

@@ -1,8 +1,9 @@
 """Payload encoders: one module per format, each the mirror image of its codec in ``adapters/``.
 
-An encoder writes what a real device (or its network server) sends. It asks the lab's
-source which key and unit a quantity travels under, so a lab whose config maps
-``level_cm`` to ``waterLevel`` in cm gets exactly that.
+An encoder writes what a real device (or its network server) sends. It asks the hub's key
+resolver (``KeyResolver.reverse``) which key and unit a quantity travels under for the lab's
+source, so a lab whose config maps ``level_cm`` to ``waterLevel`` in cm gets exactly that, and
+whatever the hub would read differently, the simulators write differently too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from functools import cache
 from typing import ClassVar
 
 from hub.labs import LabConfig, Source
+from hub.resolver import resolver_for
 from hub.vocabulary import load_vocabulary
 from simulators.devices import RESOLUTION, Device
 
@@ -25,7 +27,9 @@ GENERAL_KINDS = frozenset(
 )
 # LoRaWAN devices: everything but traffic counters, which are cameras and loops on wired networks.
 LORAWAN_KINDS = GENERAL_KINDS - {"traffic"}
-# The keys vendor payload decoders (Milesight, Elsys, ...) use, where they differ from the hub's names.
+# How vendor payload decoders (Milesight, Elsys, ...) spell quantities, where they differ from the hub's
+# names: what a simulated device writes unless the lab maps the quantity. Only a proposal: the key
+# resolver takes it only if the hub reads it back as the quantity (Encoder.fields).
 LORAWAN_DECODER_KEYS: Mapping[str, str] = {
     "relativeHumidity": "humidity",
     "atmosphericPressure": "pressure",
@@ -73,10 +77,8 @@ class Encoder:
 
     format: ClassVar[str]
     kinds: ClassVar[frozenset[str]]
-    # Key per quantity when the lab's source maps none.
+    # How this format's devices spell a quantity when the lab maps none (see ``fields``).
     default_keys: ClassVar[Mapping[str, str]] = {}
-    # Unit per quantity the format uses natively, when neither the lab nor the vocabulary says.
-    default_units: ClassVar[Mapping[str, str]] = {}
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         raise NotImplementedError
@@ -105,29 +107,39 @@ class Encoder:
 
     # --- helpers for subclasses --------------------------------------------------------
 
-    def fields(self, sample: Sample, source: Source) -> list[Field]:
-        mapped = {m.quantity: (key, m.unit) for key, m in source.mappings.items()}
-        vocabulary = load_vocabulary()
-        format_units = vocabulary.format_default_units.get(source.format, {})
+    def fields(
+        self,
+        sample: Sample,
+        source: Source,
+        *,
+        spellings: Mapping[str, str] | None = None,
+        context: str | None = None,
+    ) -> list[Field]:
+        """Key, value and unit of every quantity in the sample, as the hub's resolver routes them.
+
+        ``spellings`` (default: ``default_keys``) proposes how the device names a quantity; the
+        resolver prefers the lab's own mapping, and takes a proposal only if it reads it back as
+        the quantity. The unit is the one the hub assumes for an unlabelled value of that key.
+        """
+        resolver = resolver_for(self.format, source)
+        proposals = self.default_keys if spellings is None else spellings
         out = []
         for quantity, canonical in sample.values.items():
-            key, mapped_unit = mapped.get(quantity, (self.default_keys.get(quantity, quantity), None))
-            native_unit = (
-                mapped_unit
-                or source.default_units.get(quantity)
-                or self.default_units.get(quantity)
-                or format_units.get(quantity)
-                or vocabulary.quantities[quantity].unit
-            )
-            unit = sample.units.get(quantity, native_unit)
+            route = resolver.reverse(quantity, context=context, spelling=proposals.get(quantity))
+            if route is None:
+                raise ValueError(f"{source.topic}: no key carries {quantity} in {self.format}")
+            unit = sample.units.get(quantity, route.unit)
             value: object
             if quantity in sample.raw:
                 value = sample.raw[quantity]
             else:
-                value = round_to(quantity, from_canonical(quantity, canonical, unit), unit)
+                native = from_canonical(quantity, canonical, unit)
+                if route.scale is not None:
+                    native /= route.scale  # the device sends scaled integers; the hub multiplies back
+                value = round_to(quantity, native, unit)
             # A unit the lab config already implies needs no label; a firmware change does.
             labelled = quantity in sample.units and quantity not in sample.unlabelled
-            out.append(Field(quantity, key, value, unit, labelled))
+            out.append(Field(quantity, route.key, value, unit, labelled))
         return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -72,7 +73,7 @@ class ChirpstackV4Encoder(Encoder):
             "data": base64.b64encode(
                 hashlib.blake2b(f"{dev_eui}:{sample.sequence}".encode(), digest_size=11).digest()
             ).decode(),
-            "object": self._object(self.fields(sample, source), sample),
+            "object": self._object(self.fields(sample, source, spellings=self._spellings(sample)), sample),
             "rxInfo": [
                 {
                     "gatewayId": hashlib.blake2b(f"{lab.city}-gw".encode(), digest_size=8).hexdigest(),
@@ -96,15 +97,22 @@ class ChirpstackV4Encoder(Encoder):
         }
         return topic, orjson.dumps(event)
 
+    @staticmethod
+    def _spellings(sample: Sample) -> Mapping[str, str]:
+        if sample.device.style != "cayenne":
+            return LORAWAN_DECODER_KEYS
+        # CayenneLPP nests channel 1 under the sensor name; the hub flattens it to "temperatureSensor.1".
+        return {**LORAWAN_DECODER_KEYS, **{quantity: f"{name}.1" for quantity, name in _CAYENNE.items()}}
+
     def _object(self, fields: list[Field], sample: Sample) -> dict[str, Any]:
         decoded: dict[str, Any] = {}
         for field in fields:
             value: Any = field.value
             if field.labelled:
                 value = {"value": field.value, "unit": _UNIT_TEXT.get(field.unit, field.unit)}
-            channel_key = _CAYENNE.get(field.quantity)
-            if sample.device.style == "cayenne" and channel_key is not None:
-                decoded[channel_key] = {"1": value}
+            name, _, channel = field.key.partition(".")
+            if sample.device.style == "cayenne" and _CAYENNE.get(field.quantity) == name and channel:
+                decoded[name] = {channel: value}
             else:
                 decoded[field.key] = value
         decoded["battery"] = 100 - sample.sequence % 60

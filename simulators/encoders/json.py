@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from hub.labs import LabConfig, Source
-from hub.vocabulary import load_vocabulary
+from hub.resolver import resolver_for
 from simulators.devices import Device
 from simulators.encoders import GENERAL_KINDS, Encoder, Sample, fill_topic, from_canonical, round_to
 
@@ -130,10 +130,14 @@ class JsonEncoder(Encoder):
     def _wide_record(self, sample: Sample, source: Source, options: dict[str, Any]) -> dict[str, Any]:
         record: dict[str, Any] = {}
         specs = {v["quantity"]: v for v in options.get("values") or []}
-        vocabulary = load_vocabulary()
+        resolver = resolver_for(self.format, source)
         for quantity, canonical in sample.values.items():
             spec = specs[quantity]
-            unit = sample.units.get(quantity) or spec.get("unit") or vocabulary.quantities[quantity].unit
+            # The path is the key; the hub's resolver knows its unit (the spec's, or the defaults).
+            meaning = resolver.resolve(str(spec["path"]))
+            if meaning is None or meaning.quantity != quantity:
+                raise ValueError(f"json path {spec['path']!r} does not carry {quantity}")
+            unit = sample.units.get(quantity) or resolver.default_unit(meaning)
             value: Any = sample.raw.get(quantity)
             if value is None:
                 value = round_to(quantity, from_canonical(quantity, canonical, unit), unit)

@@ -77,7 +77,7 @@ class NgsiLdEncoder(Encoder):
             start = ns_to_rfc3339(sample.time_ns - 5 * 60 * 1_000_000_000)
             entity["dateObservedFrom"] = {"type": "Property", "value": {"@type": "DateTime", "@value": start}}
             entity["dateObservedTo"] = {"type": "Property", "value": {"@type": "DateTime", "@value": observed}}
-        for field in self.fields(sample, source):
+        for field in self.fields(sample, source, context=entity_type):
             member: dict[str, Any] = {"type": "Property", "value": field.value}
             if (
                 field.quantity == "intensity"

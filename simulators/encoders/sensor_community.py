@@ -30,13 +30,13 @@ _SENSOR_ID = re.compile(r"^sensor-(\d+)$")
 class SensorCommunityEncoder(Encoder):
     format = "sensor-community"
     kinds = frozenset(_SENSOR_TYPES)
+    # The firmware's value types (their units are the resolver's: hub/data/aliases/formats/sensor-community.yaml).
     default_keys: ClassVar[Mapping[str, str]] = {
         "pm10": "P1",
         "pm25": "P2",
         "relativeHumidity": "humidity",
         "atmosphericPressure": "pressure",
     }
-    default_units: ClassVar[Mapping[str, str]] = {"atmosphericPressure": "Pa"}
 
     def fit(self, device: Device, source: Source) -> int | None:
         # Only the API source: its records carry times and sensor ids.

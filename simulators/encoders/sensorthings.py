@@ -11,9 +11,10 @@ from typing import Any
 
 import orjson
 
+from adapters.sensorthings.codec import datastream_key
 from core.timeutil import ns_to_rfc3339
 from hub.labs import LabConfig, Source
-from hub.vocabulary import load_vocabulary
+from hub.resolver import resolver_for
 from simulators.devices import Device
 from simulators.encoders import Encoder, Sample, fill_topic, from_canonical, round_to
 
@@ -34,12 +35,13 @@ class SensorThingsEncoder(Encoder):
 
     def encode(self, sample: Sample, lab: LabConfig, source: Source) -> tuple[str, bytes]:
         device = sample.device
-        spec = _spec(source.options.get("datastreams", {}), device.channel)
         (quantity,) = device.quantities
-        unit = str(
-            spec.get("unit") or source.default_units.get(quantity) or load_vocabulary().quantities[quantity].unit
-        )
-        unit = sample.units.get(quantity, unit)
+        # The key the hub reads this datastream's observations under, and the unit it assumes for them.
+        resolver = resolver_for(self.format, source)
+        meaning = resolver.resolve(datastream_key(device.channel))
+        if meaning is None or meaning.quantity != quantity:
+            raise ValueError(f"Datastreams({device.channel}) does not carry {quantity} in the lab's map")
+        unit = sample.units.get(quantity, resolver.default_unit(meaning))
         result: Any = sample.raw.get(quantity)
         if result is None:
             result = round_to(quantity, from_canonical(quantity, sample.values[quantity], unit), unit)

@@ -20,7 +20,8 @@ import orjson
 from hub.labs import LabConfig, Source
 from simulators.encoders import Encoder, Sample, fill_topic
 
-# Which sensor object and field each quantity travels in.
+# Which sensor object and field each quantity travels in: the key the codec makes of it is
+# "<sensor>.<field>", proposed to the hub's resolver like any spelling.
 _PLACES = {
     "pm25": ("SDS0X1", "PM2.5"),
     "pm10": ("SDS0X1", "PM10"),
@@ -42,11 +43,17 @@ class TasmotaEncoder(Encoder):
         climate_sensor = "BME280" if "atmosphericPressure" in device.quantities else "SHT3X"
         message: dict[str, Any] = {"Time": local.strftime("%Y-%m-%dT%H:%M:%S")}
         temp_unit = "C"
-        for field in self.fields(sample, source):
-            sensor, name = _PLACES[field.quantity]
-            if sensor == "BME280":
-                sensor = climate_sensor
-            message.setdefault(sensor, {})[name] = field.value
+        spellings = {
+            quantity: f"{climate_sensor if sensor == 'BME280' else sensor}.{name}"
+            for quantity, (sensor, name) in _PLACES.items()
+        }
+        for field in self.fields(sample, source, spellings=spellings):
+            # "SDS0X1.PM2.5": the sensor object, then the field (which may have a dot of its own).
+            sensor, dot, name = field.key.partition(".")
+            if dot:
+                message.setdefault(sensor, {})[name] = field.value
+            else:
+                message[field.key] = field.value
             if field.quantity == "temperature" and field.labelled and field.unit == "F":
                 temp_unit = "F"
         # Tasmota rejects nothing it sends itself, but a boolean is no reading: leave those out.

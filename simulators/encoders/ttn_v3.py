@@ -43,7 +43,8 @@ class TtnV3Encoder(Encoder):
         device = sample.device
         topic = fill_topic(source, device.hub_id, device.hub_id)
         application = topic.split("/")[1].split("@")[0] if topic.startswith("v3/") else lab.lab
-        fields = self.fields(sample, source)
+        spellings = {**LORAWAN_DECODER_KEYS, **_DECENTLAB_KEYS} if device.style == "decentlab" else None
+        fields = self.fields(sample, source, spellings=spellings)
         gateway_time = ns_to_rfc3339(sample.time_ns)
         received = ns_to_rfc3339(sample.time_ns + 180_000_000 + sample.sequence % 7 * 10_000_000)
         uplink: dict[str, Any] = {
@@ -109,7 +110,7 @@ class TtnV3Encoder(Encoder):
         style = sample.device.style
         for field in fields:
             if style == "decentlab":
-                key = _DECENTLAB_KEYS.get(field.quantity, field.key)
+                key = field.key
                 decoded[key] = {
                     "displayName": key.replace("_", " ").capitalize(),
                     "unit": _UNIT_TEXT.get(field.unit, field.unit),

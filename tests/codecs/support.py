@@ -1,9 +1,22 @@
-"""Shared helpers for codec tests: decode with a lab's source options, fixture payloads, fuzzing strategies."""
+"""Shared helpers for codec tests: decode with a lab's source options, fixture cases, fuzzing strategies.
+
+A fixture case is a folder ``adapters/<codec>/testdata/<case>/`` (Telegraf's ``testdata/<case>/`` layout):
+
+- ``payload.<json|txt|jsonld>``: the message as a device or network server sends it;
+- ``expected.jsonl``: the readings it gives, one per line in the ``citylab decode`` shape (a case
+  without it is a payload other tests use, e.g. one that must fail);
+- ``source.txt``: where the payload comes from;
+- ``lab.yaml`` (optional): the lab config the case is read with, a copy trimmed to its one source, so
+  that editing ``labs/`` never changes a codec test;
+- ``case.yaml`` (optional): ``topic``, ``received_at`` (RFC 3339: fixes the receive time) and
+  ``format`` (default: the folder's codec).
+"""
 
 from __future__ import annotations
 
 import importlib
 import math
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,13 +28,14 @@ from hypothesis import strategies as st
 from adapters import DecodeContext, get_codec
 from core.model import DecodedMessage, RawObservation
 from core.timeutil import parse_iso_ns
-from hub.labs import LabConfig, Source, load_labs
+from hub.labs import LabConfig, Source, load_lab, load_labs
 from hub.pipeline import Pipeline, Processed
 from hub.topics import matches
 
 ROOT = Path(__file__).resolve().parents[2]
 RECEIVED_NS = parse_iso_ns("2026-03-01T12:00:00Z", None)
-SIDECARS = (".src.txt", ".expected.jsonl", ".meta.yaml")
+PAYLOAD_SUFFIXES = (".json", ".txt", ".jsonld")
+CASE_KEYS = {"format", "topic", "received_at"}
 
 
 @cache
@@ -35,26 +49,48 @@ def source_for(lab: str, format_name: str, topic: str = "") -> Source:
     return (by_topic or candidates)[0]
 
 
-def decode(format_name: str, payload: bytes | str, *, topic: str = "", lab: str | None = None) -> DecodedMessage:
+def _lab_and_source(
+    lab: str | LabConfig | None, format_name: str, topic: str
+) -> tuple[LabConfig | None, Source | None]:
+    """A lab by slug (from labs/) or a case's own LabConfig, and its source for the format and topic."""
+    if lab is None:
+        return None, None
+    config = labs()[lab] if isinstance(lab, str) else lab
+    candidates = [s for s in config.sources if s.format == format_name]
+    by_topic = [s for s in candidates if matches(s.topic, topic)] if topic else []
+    found = by_topic or candidates
+    assert found, f"lab {config.lab} has no {format_name} source"
+    return config, found[0]
+
+
+def decode(
+    format_name: str, payload: bytes | str, *, topic: str = "", lab: str | LabConfig | None = None
+) -> DecodedMessage:
     """Run only the codec, with the options the lab's source gives it."""
     codec = get_codec(format_name)
     options = codec.options_model()
-    if lab is not None:
-        options = codec.parse_options(source_for(lab, format_name, topic).options)
+    _, source = _lab_and_source(lab, format_name, topic)
+    if source is not None:
+        options = codec.parse_options(source.options)
     data = payload.encode() if isinstance(payload, str) else payload
     return codec.decode(data, DecodeContext(topic=topic, received_ns=RECEIVED_NS, options=options))
 
 
 def process(
-    format_name: str, payload: bytes | str, *, topic: str = "", lab: str | None = None, max_payload: int | None = None
+    format_name: str,
+    payload: bytes | str,
+    *,
+    topic: str = "",
+    lab: str | LabConfig | None = None,
+    max_payload: int | None = None,
+    received_ns: int = RECEIVED_NS,
 ) -> Processed:
     """The whole pipeline (codec + normaliser), as the service runs it."""
-    config = labs()[lab] if lab is not None else None
-    source = source_for(lab, format_name, topic) if lab is not None else None
+    config, source = _lab_and_source(lab, format_name, topic)
     pipeline = Pipeline() if max_payload is None else Pipeline(max_payload=max_payload)
     data = payload.encode() if isinstance(payload, str) else payload
     return pipeline.process(
-        data, format_name=format_name, received_ns=RECEIVED_NS, topic=topic, lab=config, source=source
+        data, format_name=format_name, received_ns=received_ns, topic=topic, lab=config, source=source
     )
 
 
@@ -70,20 +106,53 @@ def failure(format_name: str, payload: bytes | str, **kwargs: Any) -> tuple[str,
     return processed.failure.code, processed.failure.detail
 
 
-def fixture(folder: str, name: str) -> bytes:
-    return (ROOT / "adapters" / folder / "testdata" / name).read_bytes()
+@dataclass(frozen=True)
+class FixtureCase:
+    folder: Path
+    format_name: str
+    payload: bytes
+    topic: str
+    lab: LabConfig | None
+    received_ns: int
+    expected: Path | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.folder.parent.parent.name}/{self.folder.name}"
 
 
-def fixture_cases(folder: str) -> list[tuple[bytes, dict[str, Any]]]:
-    """Every payload in a codec's testdata with its meta (topic, lab): seeds for mutation fuzzing."""
-    cases = []
-    for path in sorted((ROOT / "adapters" / folder / "testdata").iterdir()):
-        if path.name.endswith(SIDECARS) or path.suffix not in (".json", ".txt", ".jsonld"):
-            continue
-        meta_path = path.with_name(path.name[: -len(path.suffix)] + ".meta.yaml")
-        meta = yaml.safe_load(meta_path.read_text()) if meta_path.exists() else {}
-        cases.append((path.read_bytes(), meta or {}))
-    return cases
+def payload_file(case: Path) -> Path:
+    [payload] = [p for p in case.iterdir() if p.stem == "payload" and p.suffix in PAYLOAD_SUFFIXES]
+    return payload
+
+
+def load_case(case: Path) -> FixtureCase:
+    codec = importlib.import_module(f"adapters.{case.parent.parent.name}.codec").CODEC
+    settings_path = case / "case.yaml"
+    settings = (yaml.safe_load(settings_path.read_text(encoding="utf-8")) or {}) if settings_path.exists() else {}
+    unknown = set(settings) - CASE_KEYS
+    assert not unknown, f"{case}/case.yaml: unknown keys {sorted(unknown)}"
+    lab_path = case / "lab.yaml"
+    expected = case / "expected.jsonl"
+    return FixtureCase(
+        folder=case,
+        format_name=settings.get("format", codec.name),
+        payload=payload_file(case).read_bytes(),
+        topic=settings.get("topic", ""),
+        lab=load_lab(lab_path) if lab_path.exists() else None,
+        received_ns=parse_iso_ns(str(settings["received_at"]), None) if "received_at" in settings else RECEIVED_NS,
+        expected=expected if expected.exists() else None,
+    )
+
+
+def fixture_cases(folder: str) -> list[FixtureCase]:
+    """Every case in a codec's testdata: what the fixture test checks, and seeds for mutation fuzzing."""
+    testdata = ROOT / "adapters" / folder / "testdata"
+    return [load_case(case) for case in sorted(testdata.iterdir()) if case.is_dir()]
+
+
+def fixture(folder: str, case: str) -> bytes:
+    return payload_file(ROOT / "adapters" / folder / "testdata" / case).read_bytes()
 
 
 def folder_of(format_name: str) -> str:

@@ -76,16 +76,16 @@ WRONGLY_TYPED = [
 
 # Another format's genuine payload, sent to the wrong codec.
 WRONG_FORMAT = [
-    ("ttn-v3", ("chirpstack_v4", "cayennelpp_object.json"), "uplink_message: missing (not an uplink event)"),
-    ("chirpstack-v4", ("ttn_v3", "uplink.json"), "object: no decoded object"),
-    ("senml", ("tasmota", "bme280.json"), "record 0: no name (neither bn nor n)"),
-    ("ngsi-ld", ("senml", "single_point.json"), "entities[0].id: missing entity id"),
-    ("fiware-ul", ("fiware_json", "multi_measure.json"), "group 0: 1 fields where k|v pairs"),
-    ("fiware-json", ("fiware_ul", "multi_measure.txt"), "measure is not valid JSON"),
-    ("sensor-community", ("sensorthings", "observation_create.json"), "record.sensordatavalues: missing"),
-    ("sensorthings", ("sensor_community", "push_firmware_sds011.json"), "Observation.result: missing"),
-    ("tasmota", ("senml", "collection_two_basenames.json"), "SENSOR message: expected a JSON object, got an array"),
-    ("json", ("ttn_v3", "uplink.json"), "records: path 'readings' not found"),
+    ("ttn-v3", ("chirpstack_v4", "cayennelpp_object"), "uplink_message: missing (not an uplink event)"),
+    ("chirpstack-v4", ("ttn_v3", "uplink"), "object: no decoded object"),
+    ("senml", ("tasmota", "bme280"), "record 0: no name (neither bn nor n)"),
+    ("ngsi-ld", ("senml", "single_point"), "entities[0].id: missing entity id"),
+    ("fiware-ul", ("fiware_json", "multi_measure"), "group 0: 1 fields where k|v pairs"),
+    ("fiware-json", ("fiware_ul", "multi_measure"), "measure is not valid JSON"),
+    ("sensor-community", ("sensorthings", "observation_create"), "record.sensordatavalues: missing"),
+    ("sensorthings", ("sensor_community", "push_firmware_sds011"), "Observation.result: missing"),
+    ("tasmota", ("senml", "collection_two_basenames"), "SENSOR message: expected a JSON object, got an array"),
+    ("json", ("ttn_v3", "uplink"), "records: path 'readings' not found"),
 ]
 
 

@@ -26,7 +26,7 @@ def event(obj: object = None, **extra: object) -> str:
 
 def test_without_object_the_reason_says_no_decoded_object() -> None:
     code, detail = failure(
-        "chirpstack-v4", fixture("chirpstack_v4", "no_object.json"), lab=LAB, topic=TOPIC.format(dev="0101010101010101")
+        "chirpstack-v4", fixture("chirpstack_v4", "no_object"), lab=LAB, topic=TOPIC.format(dev="0101010101010101")
     )
     assert code == "decode_error"
     assert "no decoded object" in detail
@@ -112,3 +112,11 @@ def test_bad_input_names_the_problem_and_where(payload: str, message: str) -> No
 def test_non_uplink_events_are_refused_by_topic() -> None:
     with pytest.raises(DecodeError, match="a 'join' event, not an uplink"):
         decode("chirpstack-v4", event({"temperature": 1}), topic="application/x/device/y/event/join")
+
+
+def test_the_device_profile_name_is_the_device_model() -> None:
+    info = {"devEui": "a84041000181c61d", "deviceProfileName": "Elsys ERS CO2"}
+    decoded = decode("chirpstack-v4", event({"co2": 612}, deviceInfo=info), lab=LAB, topic=TOPIC.format(dev="a"))
+    assert decoded.device_model == "Elsys ERS CO2"
+    for unnamed in ({"devEui": "a"}, {"devEui": "a", "deviceProfileName": ""}, {"devEui": "a", "deviceProfileName": 7}):
+        assert decode("chirpstack-v4", event({"co2": 1}, deviceInfo=unnamed)).device_model is None

@@ -24,4 +24,4 @@ def test_codec_folder_has_readme_and_fixtures(format_name: str) -> None:
     for section in REQUIRED_SECTIONS:
         assert section in readme, f"{folder.name}/README.md lacks {section!r}"
     assert "topic" in readme.lower()
-    assert any(folder.glob("testdata/*.expected.jsonl")), f"{folder.name} has no fixture with expected readings"
+    assert any(folder.glob("testdata/*/expected.jsonl")), f"{folder.name} has no fixture case with expected readings"

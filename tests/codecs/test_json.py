@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from adapters import DecodeContext, get_codec
-from core.model import DecodedMessage
+from core.model import DecodedMessage, KeyMapping, KeyMeaning
 from core.timeutil import parse_iso_ns
+from hub.labs import LabConfigError, load_lab
 from tests.codecs.support import RECEIVED_NS, failure, process
 
 LAB = "odense-city-lab"
@@ -52,7 +55,8 @@ def test_iso_times_pass_through_and_zoneless_is_lab_local() -> None:
     decoded = decode_with(WIDE, {"t": 1, "ts": "2026-02-01T12:00:00"})
     assert decoded.observations[0].time == "2026-02-01T12:00:00"
     garbage = process("json", '{"laeq": 50, "interval": {"end": "soon"}}', topic=NOISE, lab=LAB)
-    assert [(r.code, r.key) for r in garbage.result.rejections] == [("bad_time", "LAeq")]
+    # The key is the configured path: the dead letter names what the payload called it.
+    assert [(r.code, r.key) for r in garbage.result.rejections] == [("bad_time", "laeq")]
 
 
 def test_long_layout_maps_names_and_units_per_record() -> None:
@@ -91,11 +95,18 @@ def test_jsonpath_for_keys_with_dots_and_arrays_of_readings() -> None:
     decoded = decode_with(
         options, {"data": [{"id": "a", "PM2.5": 3, "temps": [20, 21], "unit": "C"}, {"id": 7, "PM2.5": 4}]}
     )
+    # The codec only parses: keys are the paths, units only what the payload states.
     assert [(o.key, o.value, o.unit, o.device) for o in decoded.observations] == [
-        ("pm25", 3, "ug/m3", "a"),
-        ("temperature", 20, "C", "a"),
-        ("pm25", 4, "ug/m3", "7"),
+        ("$['PM2.5']", 3, None, "a"),
+        ("temps.0", 20, "C", "a"),
+        ("$['PM2.5']", 4, None, "7"),
     ]
+    # What the paths mean is declared to the normaliser, fixed unit included.
+    codec = get_codec("json")
+    assert codec.option_mappings(codec.parse_options(options)) == (
+        KeyMapping("$['PM2.5']", KeyMeaning("pm25", "ug/m3"), "values.0"),
+        KeyMapping("temps.0", KeyMeaning("temperature"), "values.1"),
+    )
 
 
 def test_payload_array_is_the_records() -> None:
@@ -109,8 +120,7 @@ def test_payload_array_is_the_records() -> None:
         ({}, "configure values"),
         ({"key": "k"}, "needs both key and value"),
         ({"key": "k", "value": "v", "values": [{"path": "t", "quantity": "temperature"}]}, "not both"),
-        ({"values": [{"path": "t", "quantity": "warmth"}]}, "unknown quantity 'warmth'"),
-        ({"values": [{"path": "t", "quantity": "temperature", "unit": "ppm"}]}, "can't be converted"),
+        ({"values": [{"path": "t", "quantity": "temperature", "unit": "C", "unit_path": "u"}]}, "not both"),
         ({"values": [{"path": "$.[[", "quantity": "temperature"}]}, "not a JSONPath expression"),
         ({"values": [{"path": "a..b", "quantity": "temperature"}]}, "empty path member"),
         ({"lat": "a", "values": [{"path": "t", "quantity": "temperature"}]}, "lat and lon paths go together"),
@@ -120,6 +130,40 @@ def test_payload_array_is_the_records() -> None:
 def test_bad_options_are_refused_when_the_lab_loads(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         get_codec("json").parse_options(options)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([{"path": "t", "quantity": "warmth"}], "sources.0.options.values.0.quantity: unknown quantity 'warmth'"),
+        (
+            [{"path": "t", "quantity": "temperature", "unit": "ppm"}],
+            "sources.0.options.values.0.unit: 'ppm' can't be converted for temperature",
+        ),
+        (
+            [{"path": "t", "quantity": "temperature"}, {"path": "t", "quantity": "pm10"}],
+            "sources.0.options.values.1: key 't' is already mapped by options.values.0",
+        ),
+    ],
+)
+def test_what_values_mean_is_checked_like_every_mapping_when_the_lab_loads(
+    tmp_path: Path, values: list[dict[str, str]], message: str
+) -> None:
+    lab = {
+        "lab": "json-lab",
+        "city": "odense",
+        "name": "JSON Lab",
+        "city_name": "Odense",
+        "country": "DK",
+        "timezone": "Europe/Copenhagen",
+        "location": {"lat": 55.4, "lon": 10.39},
+        "sources": [{"topic": "json-lab/+", "format": "json", "device_topic_level": 1, "options": {"values": values}}],
+    }
+    path = tmp_path / "json-lab.yaml"
+    path.write_text(yaml.safe_dump(lab))
+    with pytest.raises(LabConfigError) as error:
+        load_lab(path)
+    assert str(error.value) == f"{path}: {message}"
 
 
 @pytest.mark.parametrize(
@@ -169,4 +213,4 @@ def test_without_a_lab_there_is_no_mapping() -> None:
 
 def test_a_null_value_is_passed_on_for_the_normaliser_to_dead_letter() -> None:
     decoded = decode_with(WIDE, {"t": None, "ts": 1772362800})
-    assert [(o.key, o.value) for o in decoded.observations] == [("temperature", None)]
+    assert [(o.key, o.value) for o in decoded.observations] == [("t", None)]

@@ -13,7 +13,7 @@ TOPIC = "copenhagen-street-lab/ngsi-ld/notify"
 
 
 def test_zoneless_date_observed_is_in_the_lab_timezone_and_fractions_become_percent() -> None:
-    got = process("ngsi-ld", fixture("ngsi_ld", "airqualityobserved_ngsild_keyvalues.jsonld"), topic=TOPIC, lab=LAB)
+    got = process("ngsi-ld", fixture("ngsi_ld", "airqualityobserved_ngsild_keyvalues"), topic=TOPIC, lab=LAB)
     by_quantity = {r.quantity: r for r in got.result.readings}
     assert by_quantity["relativeHumidity"].value == 54.0
     assert by_quantity["no2"].time_ns == parse_iso_ns("2016-03-15T10:00:00Z", None)
@@ -73,3 +73,21 @@ def test_locations_that_are_no_position_are_named(coordinates: list[object]) -> 
     }
     with pytest.raises(DecodeError, match=r"entity\[0\]\.location: \[.*\] is not a \[lon, lat\] position"):
         decode("ngsi-ld", json.dumps(entity))
+
+
+def test_the_entity_type_decides_what_an_attribute_means() -> None:
+    # Smart Data Models: a WaterQualityObserved's `temperature` is the water's, a WeatherObserved's the air's.
+    entities = [
+        {"id": "urn:ngsi-ld:WaterQualityObserved:harbour-1", "type": "WaterQualityObserved", "temperature": 4.5},
+        {"id": "urn:ngsi-ld:WeatherObserved:roof-1", "type": "WeatherObserved", "temperature": -1.5},
+    ]
+    decoded = decode("ngsi-ld", json.dumps(entities))
+    assert [(o.key, o.context) for o in decoded.observations] == [
+        ("temperature", "WaterQualityObserved"),
+        ("temperature", "WeatherObserved"),
+    ]
+    got = process("ngsi-ld", json.dumps(entities), topic=TOPIC, lab=LAB).result.readings
+    assert [(r.device, r.quantity, r.value) for r in got] == [
+        ("harbour-1", "waterTemperature", 4.5),
+        ("roof-1", "temperature", -1.5),
+    ]

@@ -6,7 +6,9 @@ import pytest
 
 from adapters import DecodeError
 from core.timeutil import parse_iso_ns
-from tests.codecs.support import decode, process
+from hub.labs import Source
+from hub.normalise import Normaliser
+from tests.codecs.support import RECEIVED_NS, decode, process
 
 LAB = "reykjavik-air-lab"
 PUSH = "reykjavik-air-lab/push/esp8266-998877"
@@ -31,10 +33,18 @@ def test_p1_is_pm10_and_p2_is_pm25_from_string_values() -> None:
 
 
 def test_pressure_is_pascal_even_when_the_lab_defaults_say_otherwise() -> None:
+    # The codec only parses: the value type's fixed unit is data (the format's aliases pin Pa).
     decoded = decode("sensor-community", push(("BME280_pressure", "100230.00")))
-    assert [(o.key, o.unit) for o in decoded.observations] == [("pressure", "Pa")]
+    assert [(o.key, o.unit) for o in decoded.observations] == [("pressure", None)]
     got = process("sensor-community", push(("pressure", "100230.00")), topic=PUSH, lab=LAB).result.readings
     assert [(r.quantity, r.value) for r in got] == [("atmosphericPressure", 1002.3)]
+    hpa_lab = Source(
+        topic="x/+", format="sensor-community", device_topic_level=1, default_units={"atmosphericPressure": "hPa"}
+    )
+    normalised = Normaliser().normalise(
+        decoded, received_ns=RECEIVED_NS, format_name="sensor-community", source=hpa_lab, topic="x/node-1"
+    )
+    assert [r.value for r in normalised.readings] == [1002.3]
 
 
 def test_sensor_prefixes_are_dropped_but_names_with_underscores_survive() -> None:

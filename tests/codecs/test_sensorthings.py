@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from adapters import DecodeError, get_codec
+from adapters import DecodeContext, DecodeError, get_codec
+from core.model import KeyMapping, KeyMeaning
 from core.timeutil import parse_iso_ns
 from hub.labs import LabConfigError, load_lab
 from tests.codecs.support import ROOT, decode, fixture, process
@@ -48,11 +49,11 @@ def test_datastream_from_body_and_text_ids() -> None:
         topic="stavanger-sensorthings/v1.0/Observations",
         lab=LAB,
     )
-    assert (decoded.observations[0].key, decoded.device) == ("pm25", "valand-aq-2")
+    assert (decoded.observations[0].key, decoded.device) == ("Datastreams(4)", "valand-aq-2")
 
 
 def test_deep_insert_uses_the_inline_datastream() -> None:
-    decoded = decode("sensorthings", fixture("sensorthings", "deep_insert.json"), topic="x/v1.0/Observations")
+    decoded = decode("sensorthings", fixture("sensorthings", "deep_insert"), topic="x/v1.0/Observations")
     observation = decoded.observations[0]
     assert (observation.key, observation.unit, decoded.device) == ("Luminous Flux", "degC", "Test Thing")
     assert (observation.lat, observation.lon) == (51.05, -114.05)
@@ -97,7 +98,21 @@ def test_datastream_map_is_checked_when_the_lab_loads(tmp_path) -> None:
     text = (ROOT / "labs" / f"{LAB}.yaml").read_text().replace("quantity: no2, unit: ppb", "quantity: no2, unit: K")
     bad = tmp_path / f"{LAB}.yaml"
     bad.write_text(text)
-    with pytest.raises(LabConfigError, match="unit 'K' can't be converted for no2"):
+    with pytest.raises(
+        LabConfigError, match=r"sources\.0\.options\.datastreams\.3\.unit: 'K' can't be converted for no2"
+    ):
         load_lab(bad)
-    with pytest.raises(ValueError, match="unknown quantity 'smell'"):
-        get_codec("sensorthings").parse_options({"datastreams": {1: {"quantity": "smell"}}})
+    bad.write_text(text.replace("quantity: no2, unit: K", "quantity: smell"))
+    with pytest.raises(
+        LabConfigError, match=r"sources\.0\.options\.datastreams\.3\.quantity: unknown quantity 'smell'"
+    ):
+        load_lab(bad)
+
+
+def test_the_codec_declares_the_map_and_emits_the_datastream_as_key() -> None:
+    codec = get_codec("sensorthings")
+    options = codec.parse_options({"datastreams": {3: {"quantity": "no2", "unit": "ppb", "device": "aq-1"}}})
+    assert codec.option_mappings(options) == (KeyMapping("Datastreams(3)", KeyMeaning("no2", "ppb"), "datastreams.3"),)
+    decoded = codec.decode(b'{"result": 20}', DecodeContext(topic=topic(3), options=options))
+    # The map's unit reaches the normaliser through the mapping, not as a unit the payload stated.
+    assert [(o.key, o.value, o.unit) for o in decoded.observations] == [("Datastreams(3)", 20, None)]

@@ -31,7 +31,7 @@ def lab_out(config: LabConfig) -> Lab:
             LabSource(
                 topic=source.topic,
                 format=source.format,
-                mapped_keys={key: mapping.quantity for key, mapping in source.mappings.items()},
+                mapped_keys={mapping.key: mapping.meaning.quantity for mapping in source.key_mappings},
             )
             for source in config.sources
         ],

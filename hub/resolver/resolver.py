@@ -1,0 +1,217 @@
+"""The one place that says what a payload key means: quantity, unit and the layer that decided.
+
+Four layers, asked in this order:
+
+1. **source**: the lab's ``mappings`` and the mappings its codec options declare (the ``json``
+   codec's ``values``, SensorThings ``datastreams``). Exact keys only: a lab names its own keys.
+2. **profile**: the device model's profile (``hub/data/profiles/<vendor>/<model>.yaml``), chosen by
+   ``DecodedMessage.device_model``.
+3. **format**: the format's aliases (``hub/data/aliases/formats/<format>.yaml``); for an observation
+   with a context (the NGSI-LD entity type), that context's aliases first.
+4. **global**: the vocabulary's own names and ``hub/data/aliases/global.yaml``.
+
+Layers 2-4 match a key whole, then by its dotted suffixes, longest first (``BME280.Temperature``
+finds ``Temperature``); for each form the more specific layer wins, and a longer form beats a
+shorter one, so TTN's ``water.temperature`` never becomes ``temperature``. Last, a CayenneLPP name
+with a channel (``temperature_1``, ``temperatureSensor.1``). Never by substring.
+
+A resolver is built once per source (``hub.labs.Source.resolver``, or ``resolver_for``); the hot
+path is dictionary lookups, memoised per key.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Protocol
+
+from core.model import KeyMapping
+from hub.resolver.tables import (
+    CHANNEL_SUFFIX,
+    EMPTY_TABLE,
+    AliasData,
+    AliasTable,
+    Layer,
+    Profile,
+    ProfileRegistry,
+    Resolution,
+    shipped_aliases,
+    shipped_profiles,
+)
+from hub.vocabulary import Vocabulary, load_vocabulary
+
+# Payload keys are free text from devices: the memo is bounded, and starts over when full.
+_MEMO_LIMIT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRoute:
+    """How a quantity travels for a source: under ``key``, in ``unit`` when unlabelled (``reverse``)."""
+
+    key: str
+    unit: str
+    # A profile's factor: the device sends canonical_value_in_unit / scale.
+    scale: float | None
+    layer: Layer
+
+
+class SourceLike(Protocol):
+    """What the resolver needs of a lab's source (``hub.labs.Source``, which keeps its own resolver)."""
+
+    @property
+    def format(self) -> str: ...
+
+    @property
+    def resolver(self) -> KeyResolver: ...
+
+    @property
+    def key_mappings(self) -> Sequence[KeyMapping]: ...
+
+    @property
+    def default_units(self) -> Mapping[str, str]: ...
+
+
+class KeyResolver:
+    """Key -> meaning for one format and (optionally) one source's mappings and default units."""
+
+    def __init__(
+        self,
+        format_name: str,
+        mappings: Sequence[KeyMapping] = (),
+        default_units: Mapping[str, str] | None = None,
+        *,
+        aliases: AliasData | None = None,
+        profiles: ProfileRegistry | None = None,
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
+        self.format_name = format_name
+        self.vocabulary = vocabulary or load_vocabulary()
+        aliases = aliases or shipped_aliases()
+        self.profiles = profiles or shipped_profiles()
+        self._source: dict[str, Resolution] = {}
+        for mapping in mappings:
+            meaning = mapping.meaning
+            self._source.setdefault(
+                mapping.key,
+                Resolution(meaning.quantity, meaning.unit, meaning.scale, Layer.SOURCE, mapping.key, mapping.where),
+            )
+        format_aliases = aliases.for_format(format_name)
+        self._contexts: Mapping[str, AliasTable] = format_aliases.contexts
+        self._aliases: tuple[AliasTable, ...] = (format_aliases.table, aliases.global_table)
+        # The unit of an unlabelled value whose entry pins none: the source's default, the format's, canonical.
+        source_units = default_units or {}
+        self._default_unit = {
+            name: source_units.get(name) or format_aliases.default_units.get(name) or quantity.unit
+            for name, quantity in self.vocabulary.quantities.items()
+        }
+        self._memo: dict[str, Resolution | None] = {}
+        self._memo_lock = threading.Lock()
+
+    # --- forward: key -> meaning ------------------------------------------------------------------------
+
+    def profile(self, device_model: str | None) -> Profile | None:
+        """The profile for a message's device model (look it up once per message)."""
+        return self.profiles.get(device_model)
+
+    def resolve(self, key: str, profile: Profile | None = None, context: str | None = None) -> Resolution | None:
+        """What ``key`` means, or None when no layer knows it (an unmapped key, shown to the operator)."""
+        found = self._source.get(key)
+        if found is not None:
+            return found
+        context_table = self._contexts.get(context) if context is not None else None
+        if profile is None and context_table is None:
+            try:
+                return self._memo[key]
+            except KeyError:
+                found = _match(key, self._aliases)
+                with self._memo_lock:
+                    if len(self._memo) >= _MEMO_LIMIT:
+                        self._memo.clear()
+                    self._memo[key] = found
+                return found
+        tables = (
+            (profile.table if profile is not None else EMPTY_TABLE),
+            (context_table if context_table is not None else EMPTY_TABLE),
+            *self._aliases,
+        )
+        return _match(key, tables)
+
+    def default_unit(self, resolution: Resolution) -> str:
+        """The unit an unlabelled value of this key is in: the entry's, else the source's, the format's,
+        the quantity's canonical unit."""
+        if resolution.unit is not None:
+            return resolution.unit
+        if resolution.quantity is None:
+            raise ValueError(f"{resolution.entry}: an ignored key has no unit")
+        return self._default_unit[resolution.quantity]
+
+    # --- reverse: quantity -> key -----------------------------------------------------------------------
+
+    def reverse(
+        self,
+        quantity: str,
+        *,
+        device_model: str | None = None,
+        context: str | None = None,
+        spelling: str | None = None,
+    ) -> KeyRoute | None:
+        """Which key and unit a value of ``quantity`` travels under for this source.
+
+        Candidates in the resolver's own order: the source's keys for the quantity, the profile's,
+        then ``spelling`` (the key the caller's device would naturally write, such as a vendor
+        decoder's ``pm2_5``), the quantity's own name, the format's and the global aliases. The first
+        one that resolves back to ``quantity`` wins, so a route always round-trips; None when none does.
+        """
+        profile = self.profile(device_model)
+        candidates = [key for key, found in self._source.items() if found.quantity == quantity]
+        if profile is not None:
+            candidates += [key for key, found in profile.table.keys.items() if found.quantity == quantity]
+        if spelling is not None:
+            candidates.append(spelling)
+        candidates.append(quantity)
+        context_table = self._contexts.get(context) if context is not None else None
+        for table in (context_table or EMPTY_TABLE, *self._aliases):
+            candidates += [key for key, found in table.keys.items() if found.quantity == quantity]
+        for key in candidates:
+            found = self.resolve(key, profile, context)
+            if found is not None and found.quantity == quantity:
+                return KeyRoute(key, self.default_unit(found), found.scale, found.layer)
+        return None
+
+
+def _match(key: str, tables: Sequence[AliasTable]) -> Resolution | None:
+    """The longest form of ``key`` any table knows (for each form, the tables in layer order), then a channel name."""
+    form, dot = key, -1
+    while True:
+        for table in tables:
+            found = table.keys.get(form)
+            if found is not None:
+                return found
+        dot = key.find(".", dot + 1)
+        if dot == -1:
+            break
+        form = key[dot + 1 :]
+    channel = CHANNEL_SUFFIX.match(key)
+    if channel is not None:
+        for table in tables:
+            found = table.channels.get(channel["name"])
+            if found is not None:
+                return found
+    return None
+
+
+def resolver_for(format_name: str, source: SourceLike | None = None) -> KeyResolver:
+    """The resolver for a source (built once per source object), or for a bare format (once per format)."""
+    if source is None:
+        return _format_resolver(format_name)
+    if source.format == format_name:
+        return source.resolver
+    # A source read with another format than its own (tests do that): its mappings, that format's aliases.
+    return KeyResolver(format_name, source.key_mappings, source.default_units)
+
+
+@cache
+def _format_resolver(format_name: str) -> KeyResolver:
+    return KeyResolver(format_name)
