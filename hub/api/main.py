@@ -17,6 +17,7 @@ from hub.api.routes import compare, deadletters, devices, health, labs, quantiti
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
 from hub.settings import Settings
 from hub.store.influxql import InfluxQLError
+from hub.web import install_web
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     for module in (health, labs, devices, quantities, readings, compare, deadletters):
         app.include_router(module.router)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
+    install_web(app)  # the public page at /, and /docs from local assets
     return app
 
 

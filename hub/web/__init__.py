@@ -1,0 +1,20 @@
+"""The hub's public page (``/``, ``/city/{city}``) and its offline API docs (``/docs``, ``/redoc``).
+
+``install_web(app)`` is the one call the app factory makes. See docs/web.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from hub.web.docs import install_docs
+from hub.web.routes import pages, router
+
+__all__ = ["install_docs", "install_web"]
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the public page, its static files and the locally hosted /docs and /redoc to ``app``."""
+    app.include_router(router)
+    app.include_router(pages)
+    install_docs(app)

@@ -83,9 +83,7 @@ def quantities_with_data(client: InfluxQLClient) -> list[str]:
     return [name for name in fetch_measurements(client) if name in known]
 
 
-def latest_hourly(
-    client: InfluxQLClient, quantity: str, cities: list[str], now_ns: int
-) -> dict[str, HourlyMean]:
+def latest_hourly(client: InfluxQLClient, quantity: str, cities: list[str], now_ns: int) -> dict[str, HourlyMean]:
     """Each city's mean of its latest complete clock hour with readings, within the last two days."""
     if not cities:
         return {}

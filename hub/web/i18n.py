@@ -117,7 +117,7 @@ class Translator:
         return str(format_decimal(value, format=pattern, locale=self.language))
 
     def ago(self, time_ns: int, now_ns: int) -> str:
-        """"3 minutes ago", "for 3 minutter siden", "fyrir 3 mínútum"."""
+        """ "3 minutes ago", "for 3 minutter siden", "fyrir 3 mínútum"."""
         delta = timedelta(seconds=max(0, now_ns - time_ns) // _NS_PER_S)
         if delta < timedelta(minutes=1):
             return self("time.just_now")

@@ -46,7 +46,7 @@ def load_basemap() -> Basemap:
     data = json.loads(text)
     scale = int(data["scale"])
     return Basemap(
-        bbox=tuple(data["bbox"]),  # type: ignore[arg-type]
+        bbox=(float(data["bbox"][0]), float(data["bbox"][1]), float(data["bbox"][2]), float(data["bbox"][3])),
         land=tuple(_with_bbox(ring, scale) for ring in data["land"]),
         borders=tuple(_with_bbox(line, scale) for line in data["borders"]),
     )

@@ -40,7 +40,11 @@ SCALE = 10_000
 COPIES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "uplot": (
         "uplot",
-        [("dist/uPlot.iife.min.js", "uPlot.iife.min.js"), ("dist/uPlot.min.css", "uPlot.min.css"), ("LICENSE", "LICENSE")],
+        [
+            ("dist/uPlot.iife.min.js", "uPlot.iife.min.js"),
+            ("dist/uPlot.min.css", "uPlot.min.css"),
+            ("LICENSE", "LICENSE"),
+        ],
     ),
     "swagger-ui-dist": (
         "swagger-ui",
