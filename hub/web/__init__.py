@@ -5,16 +5,20 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
-from hub.web.docs import install_docs
-from hub.web.routes import pages, router
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
-__all__ = ["install_docs", "install_web"]
+__all__ = ["install_web"]
 
 
 def install_web(app: FastAPI) -> None:
     """Add the public page, its static files and the locally hosted /docs and /redoc to ``app``."""
+    # Imported here: the routes use the API's dependencies, and the API's factory calls this.
+    from hub.web.docs import install_docs
+    from hub.web.routes import pages, router
+
     app.include_router(router)
     app.include_router(pages)
     install_docs(app)

@@ -185,8 +185,8 @@ def now_cells(
         mean = latest.get(quantity, {}).get(city.slug)
         label, unit = quantity_name(tr, quantity), unit_text(tr, spec.unit)
         if mean is None:
-            missing = "now.no_data" if (city.slug, quantity) in measured else "now.not_measured"
-            cells.append(Cell(quantity, label, unit, text=tr(missing)))
+            missing = tr("now.no_data") if (city.slug, quantity) in measured else tr("now.not_measured")
+            cells.append(Cell(quantity, label, unit, text=missing))
             continue
         level = bands.level(quantity, mean.value)
         who, eu = references(tr, spec)

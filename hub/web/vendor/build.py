@@ -66,6 +66,16 @@ COPIES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     ),
 }
 # Only the comment on the file's last line: the same text also occurs inside bundled string literals.
+# ReDoc 2 always shows a "Redocly" logo it loads from its CDN; offline that is a failed request and a
+# console error. The vendored bundle gets an empty inline image instead (the credit link stays).
+PATCHES = {
+    "redoc.standalone.js": [
+        (
+            'src:"https://cdn.redoc.ly/redoc/logo-mini.svg"',
+            "src:\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E\"",
+        )
+    ]
+}
 _SOURCE_MAP = re.compile(r"\n(//# sourceMappingURL=[^\s'\"]+|/\*# sourceMappingURL=[^\s'\"]+ ?\*/)\s*\Z")
 
 
@@ -85,7 +95,12 @@ def main() -> int:
             for source, name in files:
                 data = (modules / package / source).read_bytes()
                 if name.endswith((".js", ".css")):
-                    data = _SOURCE_MAP.sub("", data.decode("utf-8")).encode("utf-8")
+                    text = _SOURCE_MAP.sub("", data.decode("utf-8"))
+                    for before, after in PATCHES.get(name, []):
+                        if text.count(before) != 1:
+                            raise SystemExit(f"{package}/{source}: expected {before!r} once; review PATCHES")
+                        text = text.replace(before, after)
+                    data = text.encode("utf-8")
                 (destination / name).write_bytes(data)
             versions[package] = _version(modules / package)
         atlas = modules / "world-atlas"
