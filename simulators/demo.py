@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,7 @@ from simulators.publisher import PublishError, publish
 _NS_PER_S = 1_000_000_000
 _DAY_NS = 86400 * _NS_PER_S
 DEMO_MARKER = ".citylab-demo"
+_MESSAGES_TOTAL = re.compile(r"^citylab_messages_total(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -207,6 +209,9 @@ def _run(
     )
     if stop.is_set():
         return 0
+    if api_url is not None:
+        # The broker has them all; "full of data" only once the hub has taken them in too.
+        _wait_for_ingest(api_url, report.acked, stop, console)
 
     _where_to_look(console, mqtt_url, influx_url, api_url, args.data_dir)
     live_fleet = build_fleet(labs, seed=args.seed + 1, faults=Faults.parse(args.faults))
@@ -254,6 +259,26 @@ def _wait_for_log(process: subprocess.Popen[bytes], log_path: Path, text: str, t
             )
         time.sleep(0.1)
     raise RuntimeError(f"citylab serve did not connect in {timeout_s:.0f}s; see {log_path}")
+
+
+def _hub_messages(api_url: str) -> float | None:
+    """Messages the hub has handled so far, from its /metrics (None when it can't be read)."""
+    with contextlib.suppress(httpx.HTTPError):
+        text = httpx.get(f"{api_url}/metrics", timeout=5).text
+        return sum(float(match) for match in _MESSAGES_TOTAL.findall(text))
+    return None
+
+
+def _wait_for_ingest(
+    api_url: str, expected: int, stop: threading.Event, console: Console, timeout_s: float = 180
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    handled = _hub_messages(api_url)
+    while handled is not None and handled < expected and time.monotonic() < deadline and not stop.is_set():
+        stop.wait(0.5)
+        handled = _hub_messages(api_url)
+    if handled is not None and handled < expected:
+        console.print(f"[yellow]the hub has handled {handled:.0f} of {expected} messages so far; it goes on[/]")
 
 
 def _api_path(api_url: str, path: str) -> str:

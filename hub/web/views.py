@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
 from hub.api.params import NS_PER_DAY, NS_PER_HOUR, TimeRange
 from hub.labs import LabConfig
 from hub.store.influxql import InfluxQLClient
@@ -370,6 +372,7 @@ def trends(
         "from": span.start,
         "to": span.end,
         "every_s": period.every_s,
+        "format": chart_format(tr),
         "guideline": {"value": who.value, "label": who.short} if who else None,
         "limit": {"value": eu.value, "label": eu.short} if eu else None,
         "cities": [
@@ -381,6 +384,22 @@ def trends(
             }
             for slug in slugs
         ],
+    }
+
+
+def chart_format(tr: Translator) -> dict[str, object]:
+    """CLDR number symbols, month names and date patterns for the charts' axes, from Babel.
+
+    Browsers' own Intl data is not enough: Chromium as Debian builds it has no Icelandic, so the
+    charts would fall back to English where the page is Icelandic.
+    """
+    locale = tr.locale
+    return {
+        "decimal": get_decimal_symbol(locale),
+        "group": get_group_symbol(locale),
+        "months": [locale.months["format"]["abbreviated"][month] for month in range(1, 13)],
+        "day": locale.datetime_skeletons["MMMd"].pattern,
+        "time": locale.datetime_skeletons["Hm"].pattern,
     }
 
 

@@ -149,10 +149,15 @@ class Visit:
         assert not self.foreign, f"requests left the hub: {self.foreign}"
         assert not self.console_errors, f"console errors: {self.console_errors}"
 
-    def screenshot(self, name: str) -> Path:
+    def screenshot(self, name: str, top_height: int = 1400) -> Path:
+        """The whole page, and its top (what docs/ shows) as ``<name>-top.png``."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        width = self.page.viewport_size["width"] if self.page.viewport_size else 1280
+        height = min(top_height, int(self.page.evaluate("document.scrollingElement.scrollHeight")))
+        clip = {"x": 0, "y": 0, "width": width, "height": height}
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}-top.png"), clip=clip)  # type: ignore[arg-type]
         return path
 
 

@@ -6,11 +6,36 @@
   if (!box || !window.uPlot || !window.fetch) {
     return;
   }
-  var lang = document.documentElement.lang || "en";
-  var number = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
-  var dayFormat = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" });
-  var hourFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
   var charts = [];
+
+  /* Axis labels in the page's language, from the CLDR data the hub sends (browsers lack some locales). */
+  function formatDate(pattern, date, months) {
+    return pattern.replace(/'[^']*'|d+|M+|H+|m+/g, function (token) {
+      var value;
+      if (token.charAt(0) === "'") {
+        return token.slice(1, -1);
+      }
+      switch (token.charAt(0)) {
+        case "d": value = date.getDate(); break;
+        case "M":
+          if (token.length >= 3) {
+            return months[date.getMonth()];
+          }
+          value = date.getMonth() + 1;
+          break;
+        case "H": value = date.getHours(); break;
+        default: value = date.getMinutes();
+      }
+      return token.length === 2 && value < 10 ? "0" + value : String(value);
+    });
+  }
+
+  function formatNumber(value, format) {
+    var rounded = Math.round(value * 10) / 10;
+    var parts = Math.abs(rounded).toFixed(rounded % 1 === 0 ? 0 : 1).split(".");
+    var whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, format.group);
+    return (rounded < 0 ? "\u2212" : "") + whole + (parts.length > 1 ? format.decimal + parts[1] : "");
+  }
 
   function chartWidth(element) {
     return Math.max(200, Math.floor(element.getBoundingClientRect().width));
@@ -30,7 +55,8 @@
     }
     bottom = bottom === Infinity || bottom > 0 ? 0 : bottom;
     var span = (Date.parse(data.to) - Date.parse(data.from)) / 1000;
-    var timeFormat = span <= 2 * 86400 ? hourFormat : dayFormat;
+    var format = data.format;
+    var datePattern = span <= 2 * 86400 ? format.time : format.day;
     var range = [bottom, top > bottom ? top * 1.05 : bottom + 1];
 
     data.cities.forEach(function (city) {
@@ -62,13 +88,13 @@
             space: 70,
             size: 32,
             values: function (_u, splits) {
-              return splits.map(function (s) { return timeFormat.format(new Date(s * 1000)); });
+              return splits.map(function (s) { return formatDate(datePattern, new Date(s * 1000), format.months); });
             }
           },
           {
             size: 44,
             values: function (_u, splits) {
-              return splits.map(function (v) { return number.format(v); });
+              return splits.map(function (v) { return formatNumber(v, format); });
             }
           }
         ],
