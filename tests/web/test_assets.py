@@ -131,3 +131,42 @@ def test_maps_draw_the_nordic_basemap_in_web_mercator():
     bergen, oslo = view.project(5.32, 60.39), view.project(10.75, 59.91)
     assert 0 < bergen[0] < oslo[0] < 640
     assert "href=" not in svg  # no tiles unless configured: nothing to fetch from another host
+
+
+def test_with_a_read_token_the_page_needs_it_like_the_api(tmp_path):
+    settings = Settings(
+        influx_url=f"http://127.0.0.1:{free_port()}",
+        influx_api="v1",
+        labs=ROOT / "labs",
+        data_dir=tmp_path,
+        api_read_token="s3cret",  # type: ignore[arg-type]
+    )
+    with TestClient(create_app(settings)) as client:
+        for path in ("/", "/city/bergen", "/page-data/trends?quantity=pm25&period=7d"):
+            assert client.get(path).status_code == 401, path
+        assert client.get(asset_url("app.css")).status_code == 200
+        assert client.get("/docs").status_code == 200
+
+
+def test_the_page_says_so_when_influxdb_is_unreachable(client):
+    response = client.get("/", headers={"Accept-Language": "sv"})
+    assert response.status_code == 503
+    assert 'lang="sv"' in response.text and "Data kan inte läsas just nu" in response.text
+
+
+def test_an_online_tile_layer_is_drawn_under_the_markers_and_allowed_by_the_policy():
+    from hub.web.maps import Tiles
+    from hub.web.routes import _security_headers
+
+    view = fit_view([(5.32, 60.39)], width=640, min_span_deg=0.1)
+    tiles = Tiles("https://tiles.example.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors")
+    svg = render_svg(view, [Marker(5.32, 60.39, "1", "x")], title="t", description="d", tiles=tiles)
+    urls = re.findall(r'href="([^"]+)"', svg)
+    assert urls and all(re.fullmatch(r"https://tiles\.example\.org/\d+/\d+/\d+\.png", u) for u in urls)
+    assert svg.index("<image") < svg.index('class="marker')
+    assert "OpenStreetMap" in svg
+    settings = Settings(web_tile_url=tiles.url)
+    assert "img-src 'self' data: https://tiles.example.org" in _security_headers(settings)["Content-Security-Policy"]
+    assert "https:" not in _security_headers(Settings())["Content-Security-Policy"]
+    with pytest.raises(ValueError, match="web_tile_url"):
+        Settings(web_tile_url="javascript:alert(1)//{z}")
