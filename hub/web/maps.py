@@ -229,6 +229,33 @@ def _tile_images(view: View, tiles: Tiles) -> str:
     return "".join(images)
 
 
+# Where a city's name may go around its dot (offsets of the text's baseline start), first choice first.
+_LABEL_SPOTS = ((8, 4), (8, 17), (8, -9), (-8, 4), (-8, 17), (-8, -9), (8, 30), (-8, 30), (8, -22), (-8, -22))
+_CHAR_WIDTH, _LABEL_HEIGHT = 7.4, 14.0
+
+
+def _label_place(
+    x: float, y: float, label: str, placed: list[tuple[float, float, float, float]], view: View
+) -> tuple[float, float]:
+    """The first spot beside the dot where the name overlaps no name already drawn and stays on the map."""
+    width = _CHAR_WIDTH * len(label)
+    best = (x + 8, y + 4)
+    for dx, dy in _LABEL_SPOTS:
+        left = x + dx if dx > 0 else x + dx - width
+        box = (left, y + dy - _LABEL_HEIGHT + 3, left + width, y + dy + 3)
+        inside = box[0] >= 0 and box[2] <= view.width and box[1] >= 0 and box[3] <= view.height
+        if inside and not any(_boxes_meet(box, other) for other in placed):
+            best = (left, y + dy)
+            placed.append(box)
+            return best
+    placed.append((best[0], best[1] - _LABEL_HEIGHT + 3, best[0] + width, best[1] + 3))
+    return best
+
+
+def _boxes_meet(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def render_svg(
     view: View,
     markers: Sequence[Marker],
@@ -251,12 +278,14 @@ def render_svg(
     else:
         parts.append(f'<path class="map-land" d="{land}"/>')
         parts.append(f'<path class="map-borders" d="{borders}"/>')
+    placed: list[tuple[float, float, float, float]] = []
     for marker in markers:
         x, y = view.project(marker.lon, marker.lat)
         parts.append(f'<g class="marker marker-{marker.kind}"><title>{escape(marker.title)}</title>')
         if marker.kind == "city":
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5"/>')
-            parts.append(f'<text x="{x + 8:.1f}" y="{y + 4:.1f}">{escape(marker.label)}</text>')
+            lx, ly = _label_place(x, y, marker.label, placed, view)
+            parts.append(f'<text x="{lx:.1f}" y="{ly:.1f}">{escape(marker.label)}</text>')
         else:
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="10"/>')
             parts.append(f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">{escape(marker.label)}</text>')

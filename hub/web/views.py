@@ -409,8 +409,8 @@ def chart_format(tr: Translator) -> dict[str, object]:
 def network_map(tr: Translator, cities: dict[str, City], tiles: Tiles | None) -> str:
     ordered = sorted(cities.values(), key=lambda c: c.slug)
     # Room for each name, written to the right of its dot.
-    room = [(c.lon + 0.45 * len(city_name(tr, c)), c.lat) for c in ordered]
-    view = fit_view([(c.lon, c.lat) for c in ordered] + room, width=640, padding=0.04, max_height=560)
+    room = [(c.lon + 0.45 * len(city_name(tr, c)), c.lat) for c in ordered] + [(c.lon, c.lat - 1.0) for c in ordered]
+    view = fit_view([(c.lon, c.lat) for c in ordered] + room, width=640, padding=0.05, max_height=560)
     markers = [Marker(c.lon, c.lat, city_name(tr, c), city_name(tr, c), kind="city") for c in ordered]
     return render_svg(
         view,
