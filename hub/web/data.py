@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.api.params import NS_PER_HOUR, TimeRange
+# Spans and their units, re-exported so the page's other modules depend on this one alone.
+from hub.api.params import NS_PER_DAY, NS_PER_HOUR, TimeRange
 from hub.api.queries import (
     BucketRow,
     CityTotals,
@@ -37,10 +38,13 @@ from hub.vocabulary import load_vocabulary
 LATEST_LOOKBACK_HOURS = 48
 
 __all__ = [
+    "NS_PER_DAY",
+    "NS_PER_HOUR",
     "BucketRow",
     "CityTotals",
     "DeviceNow",
     "HourlyMean",
+    "TimeRange",
     "city_totals",
     "city_trends",
     "devices",

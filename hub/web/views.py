@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
-from hub.api.params import NS_PER_DAY, NS_PER_HOUR, TimeRange
 from hub.labs import LabConfig
 from hub.store.influxql import InfluxQLClient
 from hub.vocabulary import Quantity, load_vocabulary
 from hub.web import data
 from hub.web.bands import Level, eu_limit, load_bands, who_guideline
+from hub.web.data import NS_PER_DAY, NS_PER_HOUR, TimeRange
 from hub.web.i18n import MissingMessageError, Translator
 from hub.web.maps import Marker, Tiles, fit_view, render_svg
 
