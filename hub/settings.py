@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     api_max_replay: int = Field(default=1_000, ge=1)
     api_influx_timeout_s: float = Field(default=30.0, gt=0)
 
+    # The public page (docs/web.md). Its maps draw a basemap the hub ships; a raster tile URL
+    # ({z}/{x}/{y}) is for online use only, since the browser then loads tiles from that host.
+    web_tile_url: str | None = Field(default=None, pattern=r"^https?://[^\s\"'<>]*\{z\}[^\s\"'<>]*$")
+    web_tile_attribution: str = "© OpenStreetMap contributors"
+
     @model_validator(mode="after")
     def _read_secret_files(self) -> Settings:
         if self.influx_token is None and self.influx_token_file is not None:

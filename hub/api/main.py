@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hub.api.metrics import make_registry
+from hub.api.paths import API_PREFIX
 from hub.api.problems import Problem, install_problem_handlers
 from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
 from hub.read import LabCatalog, Limits
 from hub.settings import Settings
+from hub.web import install_web
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
@@ -30,8 +32,6 @@ always needs CITYLAB_API_ADMIN_TOKEN. See docs/api.md.
 
 
 REPLAY_OPERATION = "replay_dead_letters"
-# Every JSON resource lives under this prefix.
-API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings, *, ingest: IngestService | None = None) -> FastAPI:
@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     for module in (labs, devices, quantities, readings, compare, deadletters):
         app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
+    install_web(app)  # the public page at /, and /docs from local assets
     return app
 
 
