@@ -15,6 +15,7 @@ from hub.api.metrics import make_registry
 from hub.api.problems import Problem, install_problem_handlers, problem_response
 from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
+from hub.ngsi.routes import install_ngsi_ld
 from hub.settings import Settings
 from hub.store.influxql import InfluxQLError
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     app.add_exception_handler(InfluxQLError, on_influx_error)
     for module in (health, labs, devices, quantities, readings, compare, deadletters):
         app.include_router(module.router)
+    install_ngsi_ld(app)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

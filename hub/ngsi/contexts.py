@@ -7,7 +7,7 @@
   ``dataModel.WaterQuality/temperature`` in WaterQualityObserved), so each entity type carries its
   domain context as a JSON-LD 1.1 type-scoped context, followed by the core context.
 
-Sources and licences: hub/ngsi/contexts/SOURCES.md.
+Sources and licences: hub/ngsi/jsonld/SOURCES.md.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ _TIME_TERMS = ("dateObservedFrom", "dateObservedTo")
 
 @cache
 def _packaged(name: str) -> dict[str, Any]:
-    text = resources.files("hub.ngsi.contexts").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("hub.ngsi.jsonld").joinpath(name).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

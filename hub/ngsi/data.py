@@ -138,9 +138,7 @@ def aggregates_statement(
     quantity: str, keys: Sequence[DeviceKey], span: TimeRange, aggregation: Aggregation
 ) -> tuple[str, dict[str, Any]]:
     clause, params = _keys_clause(keys)
-    selects = ", ".join(
-        f'{AGGREGATES[method]}("value") AS {quote_ident(method)}' for method in aggregation.methods
-    )
+    selects = ", ".join(f'{AGGREGATES[method]}("value") AS {quote_ident(method)}' for method in aggregation.methods)
     group = '"city", "lab", "device"'
     if aggregation.every_s is not None:
         # Periods start at the start of the range, not at the epoch: an offset in milliseconds.
@@ -220,9 +218,7 @@ def coverage(client: InfluxQLClient, quantities: Sequence[str]) -> dict[tuple[st
     return {key: Coverage(v["first"], v["last"]) for key, v in found.items() if "first" in v and "last" in v}
 
 
-def city_rows(
-    client: InfluxQLClient, quantity: str, city: str, span: TimeRange, limit: int
-) -> list[Any]:
+def city_rows(client: InfluxQLClient, quantity: str, city: str, span: TimeRange, limit: int) -> list[Any]:
     """Raw readings of one city and quantity, oldest first (``hub.api.queries.fetch_raw``, bound city)."""
     from hub.api.queries import fetch_raw
 

@@ -150,7 +150,11 @@ def render_entity(state: EntityState, representation: Representation, attrs: set
         if representation == "keyValues":
             entity[attribute] = value
             continue
-        member: dict[str, Any] = {"value": value, "observedAt": _time(observation.time_ns), "unitCode": mapped.unit_code}
+        member: dict[str, Any] = {
+            "value": value,
+            "observedAt": _time(observation.time_ns),
+            "unitCode": mapped.unit_code,
+        }
         if representation == "normalized":
             member = {"type": "Property", **member}
         entity[attribute] = member

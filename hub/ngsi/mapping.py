@@ -109,9 +109,7 @@ def load_mapping() -> SdmMapping:
         spec = _MappingFile.model_validate(_read("sdm.yaml"))
     except ValidationError as exc:
         raise MappingError(f"hub/ngsi/tables/sdm.yaml: {exc}") from None
-    types = {
-        name: EntityType(name, t.domain, t.context, t.schema_url, t.period) for name, t in spec.types.items()
-    }
+    types = {name: EntityType(name, t.domain, t.context, t.schema_url, t.period) for name, t in spec.types.items()}
     by_quantity: dict[str, AttributeMap] = {}
     seen: dict[tuple[str, str], str] = {}
     for quantity, q in spec.quantities.items():

@@ -276,10 +276,10 @@ def parse_q(text: str | None) -> Query | None:
             names.add(attribute)
         alternatives.append(terms)
 
-    def predicate(entity: Entity) -> bool:
+    def matches(entity: Entity) -> bool:
         return any(all(term(entity) for term in terms) for terms in alternatives)
 
-    return Query(predicate, frozenset(names))
+    return Query(matches, frozenset(names))
 
 
 # --- geo-queries -------------------------------------------------------------------------------------
@@ -350,7 +350,9 @@ def _position(value: Any) -> list[float]:
     return [lon, lat]
 
 
-def parse_geo(georel: str | None, geometry: str | None, coordinates: str | None, geoproperty: str | None) -> GeoQuery | None:
+def parse_geo(
+    georel: str | None, geometry: str | None, coordinates: str | None, geoproperty: str | None
+) -> GeoQuery | None:
     if georel is None and geometry is None and coordinates is None:
         return None
     if georel is None or geometry is None or coordinates is None:
@@ -386,7 +388,8 @@ def parse_geo(georel: str | None, geometry: str | None, coordinates: str | None,
         raise bad_request(f"georel: {relation[:20]!r} is not near, within, intersects, disjoint, equals")
     if relation in ("contains", "overlaps"):
         raise NgsiLdError(
-            ErrorType.OPERATION_NOT_SUPPORTED, f"georel {relation}: the hub's entities are points, which contain nothing"
+            ErrorType.OPERATION_NOT_SUPPORTED,
+            f"georel {relation}: the hub's entities are points, which contain nothing",
         )
     if geometry == "Point":
         return GeoQuery(relation, "Point", _position(parsed))
@@ -406,7 +409,11 @@ def parse_geo(georel: str | None, geometry: str | None, coordinates: str | None,
 
 # --- representation, paging, time --------------------------------------------------------------------
 
-_REPRESENTATIONS: dict[str, Representation] = {"keyValues": "keyValues", "concise": "concise", "normalized": "normalized"}
+_REPRESENTATIONS: dict[str, Representation] = {
+    "keyValues": "keyValues",
+    "concise": "concise",
+    "normalized": "normalized",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -557,6 +564,4 @@ Timeproperty = Literal["observedAt"]
 
 def check_timeproperty(text: str | None) -> None:
     if text not in (None, "observedAt"):
-        raise NgsiLdError(
-            ErrorType.OPERATION_NOT_SUPPORTED, "timeproperty: the hub's readings have observedAt only"
-        )
+        raise NgsiLdError(ErrorType.OPERATION_NOT_SUPPORTED, "timeproperty: the hub's readings have observedAt only")
