@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
+from urllib.parse import unquote
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -243,6 +244,20 @@ def _selection(request: Request, *, need_filter: bool) -> service.Selection:
     )
 
 
+def _path_id(request: Request, entity_id: str) -> str:
+    """The entity id as sent, percent-decoded exactly once (ids may contain %-escapes of their own)."""
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        text = raw.decode("latin-1")
+        _, found, tail = text.partition("/entities/")
+        if found:
+            try:
+                return unquote(tail, errors="strict")
+            except UnicodeDecodeError:
+                raise bad_request("entity id: not UTF-8 once percent-decoded") from None
+    return entity_id
+
+
 def _parse_hub_id(text: str) -> Any:
     from hub.ngsi.entities import parse_entity_id
 
@@ -326,7 +341,7 @@ def query_entities(
     return _reply(request, body, media, headers=headers)
 
 
-@router.get("/entities/{entity_id}", dependencies=[ReadAccess], summary="Retrieve one entity", response_model=None)
+@router.get("/entities/{entity_id:path}", dependencies=[ReadAccess], summary="Retrieve one entity", response_model=None)
 def retrieve_entity(
     request: Request,
     entity_id: str,
@@ -337,6 +352,7 @@ def retrieve_entity(
     _refuse_unsupported(request)
     _check_link(request)
     media = _negotiate(request, geo=True)
+    entity_id = _path_id(request, entity_id)
     entity_type, key = check_entity_id(entity_id)
     names = parse_names(attrs, "attrs")
     shape = parse_options(options, format, temporal=False)
@@ -473,7 +489,7 @@ def query_temporal(
 
 
 @router.get(
-    "/temporal/entities/{entity_id}",
+    "/temporal/entities/{entity_id:path}",
     dependencies=[ReadAccess],
     summary="Retrieve the history of one entity",
     description=TEMPORAL_DESCRIPTION,
@@ -494,6 +510,7 @@ def retrieve_temporal(
 ) -> Response:
     _refuse_unsupported(request)
     _check_link(request)
+    entity_id = _path_id(request, entity_id)
     entity_type, key = check_entity_id(entity_id)
     states = _run(request, service.Selection(types=[entity_type], ids=[entity_id], keys=[(entity_type, key)]))
     if not states:

@@ -48,7 +48,7 @@ OSLO = ("oslo", "oslo-urban-lab")
 BERGEN = ("bergen", "bergen-city-lab")
 
 READINGS: list[Reading] = [
-    # Aarhus lamp-1: PM2.5 every hour 00..05, and temperature and humidity (an AirQualityObserved and a WeatherObserved).
+    # Aarhus lamp-1: PM2.5 hourly 00..05, temperature and humidity (an AirQualityObserved and a WeatherObserved).
     *_series(*AARHUS, "lamp-1", "pm25", [10.0, 20.0, 30.0, 4.0, 8.0, 16.0], 56.1572, 10.2107),
     *_series(*AARHUS, "lamp-1", "temperature", [1.5, 2.5, 3.5], 56.1572, 10.2107),
     *_series(*AARHUS, "lamp-1", "relativeHumidity", [81.0, 82.5, 90.0], 56.1572, 10.2107),
