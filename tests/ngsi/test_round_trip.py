@@ -63,9 +63,7 @@ def comparable(readings: list[Reading]) -> set[tuple]:
 # Attributes named like another hub quantity: WaterQualityObserved.temperature is water temperature, but the
 # ngsi-ld codec maps attribute names without looking at the entity type, so it reads air temperature.
 AMBIGUOUS = sorted(
-    q
-    for q, m in load_mapping().by_quantity.items()
-    if m.attribute != q and m.attribute in load_vocabulary().quantities
+    q for q, m in load_mapping().by_quantity.items() if m.attribute != q and m.attribute in load_vocabulary().quantities
 )
 MAPPED = sorted(set(load_mapping().by_quantity) - set(AMBIGUOUS))
 devices = st.text(
@@ -98,9 +96,7 @@ def test_any_latest_entity_round_trips_through_the_ngsi_ld_codec(device, rows, l
     states = group_entities(load_mapping(), [(key, q, obs) for q, obs in rows], {key: place})
     entities = [render_entity(state, representation) for state in states]
     got = reingest(entities)
-    expected = {
-        (device, q, obs.value, load_vocabulary().quantities[q].unit, obs.time_ns, lat, lon) for q, obs in rows
-    }
+    expected = {(device, q, obs.value, load_vocabulary().quantities[q].unit, obs.time_ns, lat, lon) for q, obs in rows}
     assert comparable(got) == expected
 
 
@@ -131,7 +127,6 @@ def test_attributes_named_like_another_quantity_round_trip(quantity):
 
 
 # --- the API's own output -------------------------------------------------------------------------------------
-
 
 
 @pytest.mark.integration
