@@ -10,8 +10,8 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from urllib.parse import unquote
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -173,8 +173,12 @@ def _reply(
         else:
             body = {**body, "@context": context}
     else:
-        headers["Link"] = contexts.link_header(base)
+        _add_link(headers, contexts.link_header(base))
     return JSONResponse(body, status_code=status, media_type=media, headers=headers)
+
+
+def _add_link(headers: dict[str, str], link: str) -> None:
+    headers["Link"] = f"{headers['Link']}, {link}" if "Link" in headers else link
 
 
 def _refuse_unsupported(request: Request) -> None:
@@ -332,7 +336,7 @@ def query_entities(
     attrs_set = set(selection.attrs) if selection.attrs is not None else None
     body = [render_entity(state, shape.representation, attrs_set) for state in page]
     if media == GEO_JSON:
-        headers["Link"] = contexts.link_header(_base(request))
+        _add_link(headers, contexts.link_header(_base(request)))
         return JSONResponse(
             {"type": "FeatureCollection", "features": [geojson_feature(e) for e in body]},
             media_type=GEO_JSON,
