@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "hub.commands.api",
     "dashboards.command",
     "hub.commands.broker",
+    "hub.commands.export",
     "simulators.command",
 ]
 

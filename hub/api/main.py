@@ -16,6 +16,7 @@ from hub.api.problems import Problem, install_problem_handlers, problem_response
 from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
 from hub.ngsi.routes import install_ngsi_ld
+from hub.opendata.routes import install_open_data
 from hub.settings import Settings
 from hub.store.influxql import InfluxQLError
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     for module in (health, labs, devices, quantities, readings, compare, deadletters):
         app.include_router(module.router)
     install_ngsi_ld(app)
+    install_open_data(app)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

@@ -176,25 +176,40 @@ def aggregates(
 class DayCount:
     quantity: str
     city: str
+    lab: str
     day_ns: int  # 00:00 UTC of the day
     readings: int
 
 
 def daily_counts(client: InfluxQLClient, quantities: Sequence[str], span: TimeRange) -> list[DayCount]:
-    """How many readings each city has per quantity and UTC day in ``span``."""
+    """How many readings each lab has per quantity and UTC day in ``span``."""
     if not quantities:
         return []
     sources = ", ".join(_measurement(q) for q in quantities)
     statement = (
-        f'SELECT count("value") AS "count" FROM {sources}'
-        f' WHERE time >= {int(span.start_ns)} AND time < {int(span.end_ns)} GROUP BY time(1d), "city" fill(none)'
+        f'SELECT count("value") AS "count" FROM {sources} WHERE time >= {int(span.start_ns)}'
+        f' AND time < {int(span.end_ns)} GROUP BY time(1d), "city", "lab" fill(none)'
     )
     return [
-        DayCount(series.name, series.tags.get("city", ""), int(r["time"]), int(r["count"]))
+        DayCount(series.name, series.tags.get("city", ""), series.tags.get("lab", ""), int(r["time"]), int(r["count"]))
         for series in client.query(statement)
         for r in series.records()
         if r.get("count")
     ]
+
+
+def city_positions(
+    client: InfluxQLClient, quantities: Sequence[str]
+) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """The last position of every device, per (quantity, city)."""
+    for quantity in quantities:
+        _measurement(quantity)
+    found: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for (quantity, city, _lab, _device), location in fetch_device_locations(
+        client, list(quantities), Filters()
+    ).items():
+        found.setdefault((quantity, city), []).append((location.lat, location.lon))
+    return found
 
 
 @dataclass(frozen=True, slots=True)
