@@ -66,8 +66,9 @@ def _location(positions: list[tuple[float, float]]) -> dict[str, Any]:
     west, east, south, north = min(lons), max(lons), min(lats), max(lats)
     if west == east and south == north:  # one point: a tiny box, so the polygon is not degenerate
         west, east, south, north = west - 0.001, east + 0.001, south - 0.001, north + 0.001
+    west, east, south, north = (round(v, 6) for v in (west, east, south, north))
     ring = f"{west} {south}, {east} {south}, {east} {north}, {west} {north}, {west} {south}"
-    centre = f"POINT({(west + east) / 2} {(south + north) / 2})"
+    centre = f"POINT({round((west + east) / 2, 6)} {round((south + north) / 2, 6)})"
     return {
         "@type": "dct:Location",
         "dcat:bbox": {"@value": f"POLYGON(({ring}))", "@type": "gsp:wktLiteral"},
@@ -146,6 +147,12 @@ def build_catalog(
     }
     if modified is not None:
         catalog["dct:modified"] = _time(modified)
+    first = min((d.first_ns for d in datasets if d.first_ns is not None), default=None)
+    if first is not None:
+        catalog["dct:issued"] = _time(first)  # the catalogue's data starts with the first reading
+    everywhere = [p for d in datasets for p in d.positions]
+    if everywhere:
+        catalog["dct:spatial"] = _location(everywhere)
     return catalog
 
 
