@@ -73,7 +73,7 @@ def hub_context(base: str) -> dict[str, Any]:
             "@context": context_url(base, domain_file(entity_type.domain)),
         }
     for term in _TIME_TERMS:
-        terms[term] = {"@id": SDM_BASE + term, "@type": "DateTime"}
+        terms[term] = {"@id": SDM_BASE + term, "@type": "https://uri.etsi.org/ngsi-ld/DateTime"}
     return {"@context": [terms, context_url(base, CORE_NAME)]}
 
 
