@@ -14,6 +14,8 @@ from hub.api.paths import API_PREFIX
 from hub.api.problems import Problem, install_problem_handlers
 from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
+from hub.ngsi.routes import install_ngsi_ld
+from hub.opendata.routes import install_open_data
 from hub.read import LabCatalog, Limits
 from hub.settings import Settings
 from hub.web import install_web
@@ -61,6 +63,8 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     app.include_router(health.router)
     for module in (labs, devices, quantities, readings, compare, deadletters):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_ngsi_ld(app)  # NGSI-LD at /ngsi-ld/v1
+    install_open_data(app)  # /open-data/
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     install_web(app)  # the public page at /, and /docs from local assets
     return app
