@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hub.ngsi.data import Aggregation, aggregates_statement, instances_statement
 from hub.ngsi.entities import DeviceKey
 from hub.read import TimeRange
+from tests.conftest import example_budget
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +77,7 @@ PARAMS = [
     params=st.dictionaries(st.sampled_from(PARAMS), st.text(max_size=40), min_size=1, max_size=5),
     temporal=st.booleans(),
 )
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=example_budget(150), deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_no_input_makes_a_server_error(client, params, temporal):
     path = "/ngsi-ld/v1/temporal/entities" if temporal else "/ngsi-ld/v1/entities"
     try:

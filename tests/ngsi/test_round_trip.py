@@ -22,6 +22,7 @@ from hub.ngsi.entities import DeviceKey, Observation, Place, group_entities, ren
 from hub.ngsi.mapping import load_mapping
 from hub.pipeline import Pipeline
 from hub.vocabulary import load_vocabulary
+from tests.conftest import example_budget
 from tests.ngsi.conftest import READINGS
 
 INGESTING_LAB = LabConfig.model_validate(
@@ -89,7 +90,7 @@ def observations(draw):
     lon=st.floats(-179.9, 179.9),
     representation=st.sampled_from(["normalized", "concise"]),
 )
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=example_budget(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_latest_entity_round_trips_through_the_ngsi_ld_codec(device, rows, lat, lon, representation):
     key = DeviceKey("aarhus", "aarhus-city-lab", device)
     place = Place(lat, lon, "Aarhus", "DK", "Aarhus City Lab")
