@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -51,6 +52,13 @@ class Quantity:
     description: str
     molar_factor: float | None
     references: tuple[Reference, ...]
+    # Words a payload may send instead of a number, with the value each means in the canonical unit
+    # (compass points for windDirection); matched without case or surrounding spaces.
+    words: Mapping[str, float] = field(default_factory=dict)
+
+    def word_value(self, text: str) -> float | None:
+        """The number a word stands for (``"NNE"`` -> 22.5), or None."""
+        return self.words.get(text.strip().upper()) if self.words else None
 
     def who_short_term(self) -> Reference | None:
         """The WHO guideline with the shortest averaging period below a year (24 h for PM and NO₂, 8 h for O₃).
@@ -185,6 +193,7 @@ def load_vocabulary() -> Vocabulary:
             description=spec.get("description", ""),
             molar_factor=spec.get("molar_factor"),
             references=tuple(Reference(**ref) for ref in spec.get("references", [])),
+            words={str(word).upper(): float(value) for word, value in (spec.get("words") or {}).items()},
         )
 
     return Vocabulary(
