@@ -124,10 +124,12 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class UnmappedKey:
-    """A payload key no layer of the key resolver knows, with the value it carried (shown to the operator)."""
+    """A payload key no layer of the key resolver knows, with the value it carried (shown to the operator);
+    or, with ``guess``, a key read only by a fallback guess for a device without a profile."""
 
     key: str
     value: object
+    guess: str | None = None  # the quantity the fallback guess gave the key
 
 
 @dataclass(slots=True)
@@ -135,6 +137,9 @@ class NormaliseResult:
     readings: list[Reading] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     unmapped: list[UnmappedKey] = field(default_factory=list)
+    # Keys read only by a fallback guess (a device without a profile): right for most devices, so stored,
+    # and shown to the operator beside the unmapped keys, with the quantity guessed.
+    guessed: list[UnmappedKey] = field(default_factory=list)
     # The device model the message named (``DecodedMessage.device_model``) or the lab config gave,
     # and the profile that applied (None: no profile, the aliases only).
     device_model: str | None = None

@@ -79,6 +79,8 @@ class Normaliser:
                 continue
             if resolution.quantity is None:
                 continue  # an ignored key or the message's time: known, and not a reading
+            if resolution.fallback:
+                result.guessed.append(UnmappedKey(observation.key, observation.value, resolution.quantity))
             outcome = self._one(observation, resolution, resolution.quantity, message)
             if isinstance(outcome, Reading):
                 result.readings.append(outcome)

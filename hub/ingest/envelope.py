@@ -45,6 +45,8 @@ class Envelope:
     # Keys no layer of the key resolver knows, with a value each, and the device model they came
     # from: what the unmapped-key store records for the operator (hub/unmapped).
     unmapped: list[UnmappedKey] = field(default_factory=list)
+    # Keys read only by a fallback guess (no profile for the device): stored, and shown to the operator.
+    guessed: list[UnmappedKey] = field(default_factory=list)
     device_model: str | None = None
 
     @property
@@ -83,6 +85,7 @@ def envelope_for(message: InboundMessage, route: Route, processed: Processed) ->
         _letter(message, lab, codec, rejection.code, rejection.detail) for rejection in result.rejections
     )
     envelope.unmapped = list(result.unmapped)
+    envelope.guessed = list(result.guessed)
     envelope.device_model = result.profile or result.device_model
     return envelope
 

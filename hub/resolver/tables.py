@@ -257,9 +257,13 @@ class _ProfileFile(_Strict):
     keys: dict[str, Entry]
 
 
+# libyaml's parser when PyYAML has it: a hundred profile files load in a tenth of the time.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(file: Traversable, label: str) -> Any:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ResolverDataError(f"{label}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
