@@ -130,6 +130,7 @@ class UnmappedKey:
     key: str
     value: object
     guess: str | None = None  # the quantity the fallback guess gave the key
+    device: str | None = None  # the device that sent it, where the message names one
 
 
 @dataclass(slots=True)

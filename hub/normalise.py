@@ -75,12 +75,14 @@ class Normaliser:
                     result.rejections.append(rejection)
         for observation, resolution in zip(observations, meanings, strict=True):
             if resolution is None:
-                result.unmapped.append(UnmappedKey(observation.key, observation.value))
+                device = topic_device or observation.device or decoded.device
+                result.unmapped.append(UnmappedKey(observation.key, observation.value, None, device))
                 continue
             if resolution.quantity is None:
                 continue  # an ignored key or the message's time: known, and not a reading
             if resolution.fallback:
-                result.guessed.append(UnmappedKey(observation.key, observation.value, resolution.quantity))
+                device = topic_device or observation.device or decoded.device
+                result.guessed.append(UnmappedKey(observation.key, observation.value, resolution.quantity, device))
             outcome = self._one(observation, resolution, resolution.quantity, message)
             if isinstance(outcome, Reading):
                 result.readings.append(outcome)

@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from hub.api.metrics import make_registry
 from hub.api.problems import Problem, install_problem_handlers
-from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
+from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings, unmapped
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
 from hub.read import LabCatalog, Limits
 from hub.settings import Settings
@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
 
     # /health, /ready and /metrics stay at the root for probes and scrapers; / is the public page's.
     app.include_router(health.router)
-    for module in (labs, devices, quantities, readings, compare, deadletters):
+    for module in (labs, devices, quantities, readings, compare, deadletters, unmapped):
         app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app

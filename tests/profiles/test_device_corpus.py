@@ -30,7 +30,7 @@ DISAGREEMENTS = {
 
 def _profile(record: dict[str, Any]) -> Profile:
     """The profile written for the record's codec file (one profile per codec file of the repository)."""
-    origin = f"profiles/{record['vendor']}/{record['device']}.yaml"
+    origin = f"profiles/{record['vendor']}/{record['device']}.yaml".lower()
     return next(profile for profile in shipped_profiles().files() if profile.origin == origin)
 
 
