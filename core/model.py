@@ -104,6 +104,7 @@ class RejectCode(StrEnum):
     UNKNOWN_UNIT = "unknown_unit"
     OUT_OF_RANGE = "out_of_range"
     FLAGGED_INVALID = "flagged_invalid"  # the payload itself marks the value as not valid
+    SAME_TIME = "same_time"  # a second, different value of a quantity for the device at the same time
     BAD_TIME = "bad_time"
     TIME_IN_FUTURE = "time_in_future"
     TIME_TOO_OLD = "time_too_old"

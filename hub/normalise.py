@@ -68,6 +68,8 @@ class Normaliser:
             for observation in observations
         ]
         message = _Message(decoded, received_ns, zone, topic_device, lab, resolver, observations)
+        # (device, quantity, time) -> value: a point InfluxDB would overwrite with another value is refused.
+        stored: dict[tuple[str, str, int], float] = {}
         for observation, resolution in zip(observations, meanings, strict=True):
             if resolution is not None and resolution.time:
                 rejection = message.set_time(observation)
@@ -84,10 +86,11 @@ class Normaliser:
                 device = topic_device or observation.device or decoded.device
                 result.guessed.append(UnmappedKey(observation.key, observation.value, resolution.quantity, device))
             outcome = self._one(observation, resolution, resolution.quantity, message)
-            if isinstance(outcome, Reading):
-                result.readings.append(outcome)
-            else:
-                result.rejections.append(outcome)
+            checked = _once(outcome, observation.key, stored) if isinstance(outcome, Reading) else outcome
+            if isinstance(checked, Reading):
+                result.readings.append(checked)
+            elif checked is not None:
+                result.rejections.append(checked)
         return result
 
     def _one(
@@ -243,6 +246,25 @@ class _Message:
             for name, wanted in conditions
             if self._values.get(name) != wanted
         )
+
+
+def _once(reading: Reading, key: str, stored: dict[tuple[str, str, int], float]) -> Reading | Rejection | None:
+    """The reading, unless the message already gave its device and quantity a value at the same time: the
+    same value is the same point (dropped as a repeat); another value would overwrite it in the store,
+    so it is refused with the reason (a list of samples without times of their own, or two keys that
+    mean one quantity)."""
+    point = (reading.device, reading.quantity, reading.time_ns)
+    earlier = stored.setdefault(point, reading.value)
+    if earlier is reading.value:
+        return reading
+    if earlier == reading.value:
+        return None
+    return Rejection(
+        RejectCode.SAME_TIME,
+        f"{key}: a second {reading.quantity} of {reading.value:g} for {reading.device} at the same time as"
+        f" {earlier:g}: only one can be stored (samples without times of their own?)",
+        key,
+    )
 
 
 def _guess_note(resolution: Resolution) -> str:

@@ -237,7 +237,10 @@ def test_an_alias_entry_may_pin_its_unit(tmp_path: Path) -> None:
     (root / "formats" / "json.yaml").write_text("aliases:\n  temp_f: {quantity: temperature, unit: F}\n")
     resolver = KeyResolver("json", aliases=load_aliases(root))
     result = Normaliser().normalise(
-        DecodedMessage((RawObservation("temp_f", 50), RawObservation("temp_f", 20, unit="Cel")), device="d"),
+        DecodedMessage(
+            (RawObservation("temp_f", 50), RawObservation("temp_f", 20, unit="Cel", time="2026-03-01T11:00:00Z")),
+            device="d",
+        ),
         received_ns=RECEIVED,
         format_name="json",
         resolver=resolver,

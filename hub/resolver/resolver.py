@@ -228,8 +228,8 @@ class KeyResolver:
         decoder's ``pm2_5``), the quantity's own name, the format's and the global aliases, then their
         fallback guesses. The first one that resolves back to ``quantity`` wins, so a route always
         round-trips; None when none does. Keys whose values must state their unit (``needs_unit``), keys
-        with a list index or a pattern, and keys valid only beside others (``unless``, ``only_if``) carry
-        no route: an encoder writes plain, unlabelled values.
+        with a list index or a pattern, and keys valid only beside a flag (``only_if``) carry no route: an
+        encoder writes plain, unlabelled values (and no key an ``unless`` names).
         """
         profile = self.profile(device_model)
         candidates = [key for key, found in self._source.items() if found.quantity == quantity]
@@ -245,11 +245,7 @@ class KeyResolver:
             if key not in self._source and "[" in key:
                 continue  # a list element or a selector: no key a flat payload can carry
             found = self.resolve(key, profile, context)
-            if (
-                found is not None
-                and found.quantity == quantity
-                and not (found.needs_unit or found.unless or found.only_if)
-            ):
+            if found is not None and found.quantity == quantity and not (found.needs_unit or found.only_if):
                 return KeyRoute(key, self.default_unit(found), found.scale, found.layer)
         return None
 

@@ -3,7 +3,7 @@ for the lab's YAML (the same listing as ``citylab labs unmapped``; see hub/read/
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +18,7 @@ from hub.read.unmapped import UnmappedEntry, unmapped_report
 router = APIRouter(tags=["labs"], dependencies=[ReadAccess], responses=problem_responses(400, 401, 503))
 
 
-_KEY_EXAMPLE = {
+_KEY_EXAMPLE: dict[str, Any] = {
     "lab": "aarhus-city-lab",
     "device_model": None,
     "profile": None,
