@@ -135,7 +135,8 @@ class KeyResolver:
             name: source_units.get(name) or format_aliases.default_units.get(name) or quantity.unit
             for name, quantity in self.vocabulary.quantities.items()
         }
-        self._memo: dict[str, Resolution | None] = {}
+        # (profile file, key) -> the entries the key matches (a chain: see _chain).
+        self._memo: dict[tuple[str, str], tuple[Resolution, ...]] = {}
         self._memo_lock = threading.Lock()
 
     # --- forward: key -> meaning ------------------------------------------------------------------------
@@ -177,30 +178,43 @@ class KeyResolver:
             if found is not None:
                 return found
         context_table = self._contexts.get(context) if context is not None else None
-        if profile is None and context_table is None and not element:
-            try:
-                return self._memo[key]
-            except KeyError:
-                pass
+        memoised = context_table is None and not element
+        memo_key = (profile.origin if profile is not None else "", key)
+        chain = self._memo.get(memo_key) if memoised else None
+        if chain is None:
+            chain = self._chain(key, profile, context_table, element)
+            if memoised:
+                with self._memo_lock:
+                    if len(self._memo) >= _MEMO_LIMIT:
+                        self._memo.clear()
+                    self._memo[memo_key] = chain
+        for found in chain:
+            if not found.unless or not any(other in present for other in found.unless):
+                return found
+        return None
+
+    def _chain(
+        self, key: str, profile: Profile | None, context_table: AliasTable | None, element: tuple[tuple[str, str], ...]
+    ) -> tuple[Resolution, ...]:
+        """The entries ``key`` matches, in the order they are asked, up to the first that applies whatever the
+        message's other keys are: the ones before it have an ``unless``."""
         tables = (
             (profile.table if profile is not None else EMPTY_TABLE),
             (context_table if context_table is not None else EMPTY_TABLE),
             *self._aliases,
         )
-        found, conditional = _match(key, element, tables, self._stops, present)
-        if found is None:
-            found = self._format.loose_names.get(loose(key)) if self._format.loose_names else None
-        if found is None and profile is None:
-            found, guessed_conditionally = _match(key, element, self._fallback, self._stops, present)
-            conditional = conditional or guessed_conditionally
-        if found is None:
-            found = _channel(key, (*tables, *(self._fallback if profile is None else ())))
-        if profile is None and context_table is None and not element and not conditional:
-            with self._memo_lock:
-                if len(self._memo) >= _MEMO_LIMIT:
-                    self._memo.clear()
-                self._memo[key] = found
-        return found
+        chain = _candidates(key, element, tables, self._stops)
+        if chain and not chain[-1].unless:
+            return chain
+        loose_name = self._format.loose_names.get(loose(key)) if self._format.loose_names else None
+        if loose_name is not None:
+            return (*chain, loose_name)
+        if profile is None:
+            chain += _candidates(key, element, self._fallback, self._stops)
+            if chain and not chain[-1].unless:
+                return chain
+        channel = _channel(key, (*tables, *(self._fallback if profile is None else ())))
+        return (*chain, channel) if channel is not None else chain
 
     def default_unit(self, resolution: Resolution) -> str:
         """The unit an unlabelled value of this key is in: the entry's, else the source's, the format's,
@@ -250,33 +264,29 @@ class KeyResolver:
         return None
 
 
-def _match(
-    key: str,
-    element: tuple[tuple[str, str], ...],
-    tables: Sequence[AliasTable],
-    stops: Collection[str],
-    present: Collection[str],
-) -> tuple[Resolution | None, bool]:
-    """The longest form of ``key`` any table knows (for each form, the tables in layer order; a table's
-    patterns after its keys for the whole key), and whether an entry's ``unless`` was asked."""
-    conditional = False
+def _candidates(
+    key: str, element: tuple[tuple[str, str], ...], tables: Sequence[AliasTable], stops: Collection[str]
+) -> tuple[Resolution, ...]:
+    """The entries for the forms of ``key``, longest form first (for each form, the tables in layer order; a
+    table's patterns after its keys, for the whole key), up to the first entry without an ``unless``."""
+    found: list[Resolution] = []
     selectors = any(table.selectors for table in tables)
     for position, form in enumerate(suffixes(key, stops)):
         variants = (form, *element_forms(form, element, selectors))
         for table in tables:
             for variant in variants:
-                found = table.keys.get(variant)
-                if found is not None:
-                    if not found.unless:
-                        return found, conditional
-                    conditional = True
-                    if not any(other in present for other in found.unless):
-                        return found, conditional
+                entry = table.keys.get(variant)
+                if entry is not None:
+                    found.append(entry)
+                    if not entry.unless:
+                        return tuple(found)
             if position == 0:
-                for regex, found in table.patterns:
+                for regex, entry in table.patterns:
                     if regex.match(key) is not None:
-                        return found, conditional
-    return None, conditional
+                        found.append(entry)
+                        if not entry.unless:
+                            return tuple(found)
+    return tuple(found)
 
 
 def _channel(key: str, tables: Sequence[AliasTable]) -> Resolution | None:

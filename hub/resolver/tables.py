@@ -1,7 +1,8 @@
 """The resolver's data: alias tables and device profiles, loaded once from ``hub/data`` and checked.
 
 - ``hub/data/aliases/global.yaml``: layer 4, keys whose meaning can't be wrong, the vocabulary's own
-  names, the fallback guesses for devices without a profile, and CayenneLPP names;
+  names (but ``own_names.exclude``), the fallback guesses for devices without a profile, the dotted-suffix
+  stops, and CayenneLPP names;
 - ``hub/data/aliases/formats/<format>.yaml``: layer 3, a format's aliases, its per-context aliases
   (NGSI-LD entity types), its definition URIs and loose names (SensorThings), its fallback guesses and
   the units it implies; ``include`` pulls in a set from ``hub/data/aliases/shared/<set>.yaml``;
@@ -222,10 +223,9 @@ class _SharedFile(_Strict):
 
 
 class _OwnNames(_Strict):
-    # Quantities whose own name is no key in this table (as a device key its meaning or unit is not fixed).
+    # Quantities whose own name is no key in this table (as a device key its meaning or unit is not fixed; a
+    # name that is a good guess goes in `fallback` as an entry of its own).
     exclude: list[str] = []
-    # Quantities whose own name is only a fallback guess, with what the guess may get wrong.
-    fallback: dict[str, str] = {}
 
 
 class _GlobalFile(_SharedFile):
@@ -365,9 +365,9 @@ def _merge(into: dict[str, Resolution], more: Mapping[str, Resolution], label: s
         into[key] = resolution
 
 
-def _own_name(name: str, layer: Layer, origin: str, *, doubt: str | None = None) -> Resolution:
-    """A quantity's own name as a key; with a doubt, as a fallback guess."""
-    return Resolution(name, None, None, layer, name, origin, fallback=doubt is not None, doubt=doubt)
+def _own_name(name: str, layer: Layer, origin: str) -> Resolution:
+    """A quantity's own name as a key."""
+    return Resolution(name, None, None, layer, name, origin)
 
 
 # --- loading ---------------------------------------------------------------------------------------------
@@ -380,11 +380,10 @@ def load_aliases(root: Traversable | None = None, vocabulary: Vocabulary | None 
 
     label = "aliases/global.yaml"
     raw = _validate(_GlobalFile, _read(root.joinpath("global.yaml"), label), label)
-    for part in ("exclude", "fallback"):
-        for index, name in enumerate(getattr(raw.own_names, part)):
-            if name not in vocabulary.quantities:
-                raise ResolverDataError(f"{label}: own_names.{part}.{index}: unknown quantity {name!r}")
-    left_out = {*raw.own_names.exclude, *raw.own_names.fallback}
+    for index, name in enumerate(raw.own_names.exclude):
+        if name not in vocabulary.quantities:
+            raise ResolverDataError(f"{label}: own_names.exclude.{index}: unknown quantity {name!r}")
+    left_out = set(raw.own_names.exclude)
     keys = {
         name: _own_name(name, Layer.GLOBAL, "quantities.yaml") for name in vocabulary.quantities if name not in left_out
     }
@@ -394,10 +393,7 @@ def load_aliases(root: Traversable | None = None, vocabulary: Vocabulary | None 
         label,
         "aliases",
     )
-    fallback = {
-        name: _own_name(name, Layer.GLOBAL, "quantities.yaml", doubt=doubt)
-        for name, doubt in raw.own_names.fallback.items()
-    }
+    fallback: dict[str, Resolution] = {}
     _merge(
         fallback,
         _table_entries(
