@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from core.model import Reading, Rejection
+from core.model import Reading
 from core.timeutil import now_ns
 from hub.labs import LabConfig
 from hub.pipeline import Pipeline, Processed
@@ -202,7 +202,3 @@ def contradictions(got: list[tuple[str, float, str]], oracle: list[list[Any]], n
             if close(value, number) and leaf_meaning(path) != quantity:
                 problems.append(f"{quantity} {value} {unit}, which the normalized output files under {'.'.join(path)}")
     return problems
-
-
-def rejection_keys(rejections: list[Rejection]) -> list[str | None]:
-    return [rejection.key for rejection in rejections]
