@@ -45,53 +45,84 @@ def optional_str(obj: dict[str, Any], key: str, where: str) -> str | None:
 
 
 def flatten_measurements(
-    obj: dict[str, Any], *, prefix: str = "", time: RawTime | None = None, depth: int = 0
+    obj: dict[str, Any],
+    *,
+    prefix: str = "",
+    time: RawTime | None = None,
+    depth: int = 0,
+    element: tuple[tuple[str, str], ...] = (),
 ) -> Iterator[RawObservation]:
     """Turn a decoded payload object into observations with dotted keys.
 
     Understands plain numbers (``{"temperature": 21.5}``), Decentlab-style
-    ``{"displayName", "unit", "value"}`` objects, and nested groups
-    (``{"air": {"temperature": 1}}`` -> ``air.temperature``). Strings pass through as
-    values: the normaliser decides whether a mapped key's text is a number.
+    ``{"displayName", "unit", "value"}`` objects, ``{"unit", "values": [...]}`` series (Adeunis:
+    ``temperature.values[0]`` is the newest sample), nested groups (``{"air": {"temperature": 1}}``
+    -> ``air.temperature``) and lists (``grideye[3]``, ``messages[0].measurementValue``; see
+    ``_list``). Strings pass through as values: the normaliser decides whether a mapped key's text is
+    a number. What any key means is the key resolver's business, never the flattener's.
     """
     if depth > MAX_DEPTH:
         raise DecodeError(f"{prefix or 'payload'}: nested deeper than {MAX_DEPTH} levels")
     for key, value in obj.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
+            unit = value.get("unit")
+            unit = unit if isinstance(unit, str) else None
             if "value" in value and not isinstance(value["value"], dict | list):
-                unit = value.get("unit")
-                yield RawObservation(
-                    key=name, value=value["value"], unit=unit if isinstance(unit, str) else None, time=time
-                )
+                yield RawObservation(key=name, value=value["value"], unit=unit, time=time, element=element)
+            elif unit is not None and isinstance(value.get("values"), list):
+                # A series in one unit, newest first: each sample keeps the unit.
+                for index, sample in enumerate(value["values"]):
+                    if not isinstance(sample, dict | list):
+                        yield RawObservation(f"{name}.values[{index}]", sample, unit=unit, time=time, element=element)
+                rest = {k: v for k, v in value.items() if k not in ("unit", "values")}
+                yield from flatten_measurements(rest, prefix=f"{name}.", time=time, depth=depth + 1, element=element)
             else:
-                yield from flatten_measurements(value, prefix=f"{name}.", time=time, depth=depth + 1)
+                yield from flatten_measurements(value, prefix=f"{name}.", time=time, depth=depth + 1, element=element)
         elif isinstance(value, list):
-            if _is_history(value):
-                yield from _history(value, name, depth)
-            # other arrays (raw bytes, lists of readings without times) are format-specific; codecs handle them
+            yield from _list(value, name, time, depth + 1, element)
         else:
             # null too: a sensor that reports no value is news for a mapped key (the normaliser
             # dead-letters it), and an unmapped one is counted like any other unknown key.
-            yield RawObservation(key=name, value=value, time=time)
+            yield RawObservation(key=name, value=value, time=time, element=element)
 
 
-# Milesight (and similar) decoders put retransmitted frames in an array of objects,
-# each with its own epoch-seconds ``timestamp``: ``{"history": [{"temperature": 27.2, "timestamp": 1665561758}]}``.
-HISTORY_TIME_KEY = "timestamp"
+# A list element's own time: Milesight history frames (epoch ``timestamp``), Watteco samples (ISO
+# ``date``), Sensative history (``timeStamp``). Only a number or text is a time; an object (Laird's
+# ``{year, month, ...}``) is flattened like any other member.
+ELEMENT_TIME_KEYS = ("timestamp", "timeStamp", "date", "datetime")
 
 
-def _is_history(entries: list[Any]) -> bool:
-    return bool(entries) and all(isinstance(entry, dict) and HISTORY_TIME_KEY in entry for entry in entries)
+def _list(
+    entries: list[Any], name: str, time: RawTime | None, depth: int, element: tuple[tuple[str, str], ...]
+) -> Iterator[RawObservation]:
+    """One observation per scalar of a list, keyed by its index (``name[2]``).
 
-
-def _history(entries: list[Any], name: str, depth: int) -> Iterator[RawObservation]:
-    """One observation per measurement of each entry, at that entry's own time."""
+    An object element keeps its scalar members beside each of its observations (``element``), so a
+    profile can select it by one of them (``messages[measurementId=4097].measurementValue``), and
+    its own time (``ELEMENT_TIME_KEYS``) becomes the time of its values.
+    """
+    if depth > MAX_DEPTH:
+        raise DecodeError(f"{name}: nested deeper than {MAX_DEPTH} levels")
     for index, entry in enumerate(entries):
         where = f"{name}[{index}]"
-        entry_time = epoch_or_text_time(entry[HISTORY_TIME_KEY], f"{where}.{HISTORY_TIME_KEY}")
-        measurements = {k: v for k, v in entry.items() if k != HISTORY_TIME_KEY}
-        yield from flatten_measurements(measurements, prefix=f"{name}.", time=entry_time, depth=depth + 1)
+        if isinstance(entry, dict):
+            entry_time, members = time, entry
+            time_key = next((k for k in ELEMENT_TIME_KEYS if _is_time_value(entry.get(k))), None)
+            if time_key is not None:
+                entry_time = epoch_or_text_time(entry[time_key], f"{where}.{time_key}")
+                members = {k: v for k, v in entry.items() if k != time_key}
+            scalars = tuple((str(k), str(v)) for k, v in members.items() if _is_time_value(v))
+            yield from flatten_measurements(members, prefix=f"{where}.", time=entry_time, depth=depth, element=scalars)
+        elif isinstance(entry, list):
+            yield from _list(entry, where, time, depth + 1, element)
+        else:
+            yield RawObservation(key=where, value=entry, time=time, element=element)
+
+
+def _is_time_value(value: Any) -> bool:
+    """Text or a number (not a boolean): what a time, or a selector value, can be."""
+    return isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
 # Epoch numbers beyond this many ns (year ~2262) don't fit InfluxDB's int64 timestamps.

@@ -27,6 +27,13 @@ class RawObservation:
     # What the key is a member of, where that decides its meaning: the NGSI-LD entity type
     # (a WaterQualityObserved's ``temperature`` is the water's). None for most formats.
     context: str | None = None
+    # For a value inside a list element (key ``messages[2].measurementValue``): the element's scalar
+    # members as text, so a profile can select the element by one of them
+    # (``messages[measurementId=4097].measurementValue``). Empty elsewhere.
+    element: tuple[tuple[str, str], ...] = ()
+    # A URI that defines what the value is, where the format gives one besides the key (a SensorThings
+    # ObservedProperty's ``definition``): the resolver tries it before the key.
+    definition: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,10 @@ class DecodedMessage:
     gateway_time: RawTime | None = None
     lat: float | None = None
     lon: float | None = None
+    # The device decoder's own output, where ``observations`` are a network's normalized form of it
+    # (TTN's normalized_payload): a device profile reads these instead, since it knows the device's
+    # keys better than a vendor's normalizer does. Empty when there is no such second form.
+    native: tuple[RawObservation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +103,8 @@ class RejectCode(StrEnum):
     NOT_A_NUMBER = "not_a_number"
     UNKNOWN_UNIT = "unknown_unit"
     OUT_OF_RANGE = "out_of_range"
+    FLAGGED_INVALID = "flagged_invalid"  # the payload itself marks the value as not valid
+    SAME_TIME = "same_time"  # a second, different value of a quantity for the device at the same time
     BAD_TIME = "bad_time"
     TIME_IN_FUTURE = "time_in_future"
     TIME_TOO_OLD = "time_too_old"
@@ -110,8 +123,30 @@ class Rejection:
     key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class UnmappedKey:
+    """A payload key no layer of the key resolver knows, with the value it carried (shown to the operator);
+    or, with ``guess``, a key read only by a fallback guess for a device without a profile."""
+
+    key: str
+    value: object
+    guess: str | None = None  # the quantity the fallback guess gave the key
+    device: str | None = None  # the device that sent it, where the message names one
+
+
 @dataclass(slots=True)
 class NormaliseResult:
     readings: list[Reading] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    unmapped_keys: list[str] = field(default_factory=list)
+    unmapped: list[UnmappedKey] = field(default_factory=list)
+    # Keys read only by a fallback guess (a device without a profile): right for most devices, so stored,
+    # and shown to the operator beside the unmapped keys, with the quantity guessed.
+    guessed: list[UnmappedKey] = field(default_factory=list)
+    # The device model the message named (``DecodedMessage.device_model``) or the lab config gave,
+    # and the profile that applied (None: no profile, the aliases only).
+    device_model: str | None = None
+    profile: str | None = None
+
+    @property
+    def unmapped_keys(self) -> list[str]:
+        return [item.key for item in self.unmapped]

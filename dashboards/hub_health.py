@@ -182,11 +182,21 @@ def build() -> models.Dashboard:
         _total(
             "Unmapped keys",
             LabField.UNMAPPED,
-            "Payload keys no quantity matched (kept out of the store).",
+            "Payload keys no layer of the key resolver knows, so no reading (kept out of the store). Which keys:"
+            " `citylab labs unmapped --lab <lab>` or GET /api/v1/unmapped?lab=<lab>.",
             bad_above=1,
         ),
         _per_lab("Messages received per lab", LabField.MESSAGES, "MQTT messages per lab per time bucket."),
         _per_lab("Readings written per lab", LabField.READINGS, "Readings written per lab per time bucket."),
+        _per_lab(
+            "Unmapped keys per lab",
+            LabField.UNMAPPED,
+            "Keys seen per lab per time bucket that neither the lab's mappings, a device profile nor an alias map."
+            " Key names are not written to InfluxDB (they come from payloads: unbounded series); they are in the"
+            " hub's unmapped-key store, with counts, a sample value, the device model and a snippet for the lab's"
+            " YAML: `citylab labs unmapped --lab <lab>`, or GET /api/v1/unmapped?lab=<lab>. Keys read only by a"
+            " guess (a device without a profile) are listed there too.",
+        ),
         _dead_letters(),
         _write_latency(),
         _writes(),

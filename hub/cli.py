@@ -32,6 +32,7 @@ COMMANDS = [
         "run the MQTT → InfluxDB ingest service (config: CITYLAB_* env); with CITYLAB_API_PORT also the HTTP API",
     ),
     Command("api", "hub.commands.api", "serve the HTTP API: labs, devices, readings, compare, dead letters"),
+    Command("labs", "hub.commands.labs", "unmapped keys per lab and device model; the device profiles"),
     Command("dashboards", "dashboards.command", "build or upload the Grafana dashboards"),
     Command("broker-acl", "hub.commands.broker", "print a Mosquitto acl_file that confines each lab to its topics"),
     Command(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -17,7 +17,7 @@ from adapters import CodecNotFoundError, get_codec
 from core.model import KeyMapping, KeyMeaning
 from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
 from hub.forward.config import NgsiLdForward
-from hub.resolver import KeyResolver
+from hub.resolver import IGNORE, KeyResolver, ProfileRules, shipped_profiles
 from hub.topics import TopicFilterError, overlap, validate_filter
 from hub.vocabulary import load_vocabulary
 
@@ -44,6 +44,12 @@ class MappingConfig(_Strict):
     unit: str | None = None
 
 
+class DeviceConfig(_Strict):
+    """What the lab says about the devices whose id matches a pattern: their device profile."""
+
+    profile: str
+
+
 class Source(_Strict):
     """One stream of messages: a topic filter and the format its payloads use."""
 
@@ -51,7 +57,12 @@ class Source(_Strict):
     format: str
     # 0-based topic level holding the device id; unset means the payload names the device.
     device_topic_level: int | None = Field(default=None, ge=0)
-    mappings: dict[str, MappingConfig] = Field(default_factory=dict)
+    # Key -> meaning, or `ignore` for a key the lab knows is no reading (layer 1 of the key resolver).
+    mappings: dict[str, MappingConfig | Literal["ignore"]] = Field(default_factory=dict)
+    # The device profile (hub/data/profiles/<vendor>/<model>.yaml) of devices the network names no
+    # known model for, and per device-id pattern (fnmatch, first match wins) whatever the network says.
+    profile: str | None = None
+    devices: dict[str, DeviceConfig] = Field(default_factory=dict)
     # Unit of a quantity when the payload gives none (e.g. a lab whose firmware sends °F).
     default_units: dict[str, str] = Field(default_factory=dict)
     # Codec-specific settings, validated by the codec's own options model.
@@ -86,14 +97,30 @@ class Source(_Strict):
         own = tuple(
             KeyMapping(key, KeyMeaning(mapping.quantity, mapping.unit), f"mappings.{key}")
             for key, mapping in self.mappings.items()
+            if isinstance(mapping, MappingConfig)
         )
         declared = get_codec(self.format).option_mappings(self.codec_options)
         return own + tuple(KeyMapping(mapping.key, mapping.meaning, f"options.{mapping.where}") for mapping in declared)
 
+    @property
+    def ignored_keys(self) -> tuple[str, ...]:
+        """The keys the lab's ``mappings`` mark ``ignore``."""
+        return tuple(key for key, mapping in self.mappings.items() if mapping == IGNORE)
+
+    @cached_property
+    def profile_rules(self) -> ProfileRules:
+        return ProfileRules(self.profile, tuple((pattern, device.profile) for pattern, device in self.devices.items()))
+
     @cached_property
     def resolver(self) -> KeyResolver:
         """This source's key resolver, built once: what its payloads' keys mean."""
-        return KeyResolver(self.format, self.key_mappings, self.default_units)
+        return KeyResolver(
+            self.format,
+            self.key_mappings,
+            self.default_units,
+            ignored=self.ignored_keys,
+            profile_rules=self.profile_rules,
+        )
 
     def device_from_topic(self, topic: str) -> str | None:
         if self.device_topic_level is None:
@@ -185,6 +212,15 @@ def _check_against_registries(path: Path, config: LabConfig) -> None:
         for quantity, unit in source.default_units.items():
             if vocabulary.conversion(quantity, unit) is None:
                 raise LabConfigError(f"{where}.default_units.{quantity}: {unit!r} is not a unit for {quantity}")
+        profiles = shipped_profiles()
+        named = [("profile", source.profile)] if source.profile is not None else []
+        named += [(f"devices.{pattern}.profile", device.profile) for pattern, device in source.devices.items()]
+        for key, name in named:
+            if name is not None and profiles.get(name) is None:
+                raise LabConfigError(
+                    f"{where}.{key}: no device profile {name!r} (hub/data/profiles/<vendor>/<model>.yaml; "
+                    "`citylab labs profiles` lists them)"
+                )
 
 
 def load_labs(directory: Path) -> dict[str, LabConfig]:

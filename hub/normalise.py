@@ -10,11 +10,20 @@ from __future__ import annotations
 import math
 from zoneinfo import ZoneInfo
 
-from core.model import DecodedMessage, NormaliseResult, RawObservation, RawTime, Reading, RejectCode, Rejection
+from core.model import (
+    DecodedMessage,
+    NormaliseResult,
+    RawObservation,
+    RawTime,
+    Reading,
+    RejectCode,
+    Rejection,
+    UnmappedKey,
+)
 from core.names import MAX_DEVICE_ID, is_storable_device_id
 from core.timeutil import NS_PER_S, TimeFormatError, epoch_to_ns, guess_epoch_unit, parse_iso_ns
 from hub.labs import LabConfig, Source
-from hub.resolver import KeyResolver, Profile, resolver_for
+from hub.resolver import KeyResolver, Resolution, resolver_for
 from hub.vocabulary import Vocabulary, load_vocabulary
 
 # Readings stamped more than this far ahead of the receive time come from a wrong clock.
@@ -39,54 +48,85 @@ class Normaliser:
         resolver: KeyResolver | None = None,
     ) -> NormaliseResult:
         """``resolver`` defaults to the source's own (``resolver_for``): what the message's keys mean."""
-        result = NormaliseResult()
         zone = lab.zone if lab is not None else None
         topic_device = source.device_from_topic(topic) if source is not None else None
         resolver = resolver or resolver_for(format_name, source)
-        profile = resolver.profile(decoded.device_model)
-        times: dict[RawTime, int] = {}  # one message usually repeats one time for every reading
-        for observation in decoded.observations:
-            outcome = self._one(observation, decoded, received_ns, zone, topic_device, lab, resolver, profile, times)
-            if isinstance(outcome, Reading):
-                result.readings.append(outcome)
-            elif isinstance(outcome, Rejection):
-                result.rejections.append(outcome)
-            elif outcome is None:
-                result.unmapped_keys.append(observation.key)
-            # else: a key a profile marks as known and not a reading
+        profile = resolver.profile(decoded.device_model, topic_device or decoded.device)
+        result = NormaliseResult(device_model=decoded.device_model, profile=profile.model if profile else None)
+        # A profile reads the device decoder's own keys, not a network's normalized form of them.
+        observations = decoded.native if profile is not None and decoded.native else decoded.observations
+        present = frozenset(observation.key for observation in observations)
+        meanings = [
+            resolver.resolve(
+                observation.key,
+                profile,
+                observation.context,
+                element=observation.element,
+                definition=observation.definition,
+                present=present,
+            )
+            for observation in observations
+        ]
+        message = _Message(decoded, received_ns, zone, topic_device, lab, resolver, observations)
+        # (device, quantity, time) -> value: a point InfluxDB would overwrite with another value is refused.
+        stored: dict[tuple[str, str, int], float] = {}
+        for observation, resolution in zip(observations, meanings, strict=True):
+            if resolution is not None and resolution.time:
+                rejection = message.set_time(observation)
+                if rejection is not None:
+                    result.rejections.append(rejection)
+        for observation, resolution in zip(observations, meanings, strict=True):
+            if resolution is None:
+                device = topic_device or observation.device or decoded.device
+                result.unmapped.append(UnmappedKey(observation.key, observation.value, None, device))
+                continue
+            if resolution.quantity is None:
+                continue  # an ignored key or the message's time: known, and not a reading
+            if resolution.fallback:
+                device = topic_device or observation.device or decoded.device
+                result.guessed.append(UnmappedKey(observation.key, observation.value, resolution.quantity, device))
+            outcome = self._one(observation, resolution, resolution.quantity, message)
+            checked = _once(outcome, observation.key, stored) if isinstance(outcome, Reading) else outcome
+            if isinstance(checked, Reading):
+                result.readings.append(checked)
+            elif checked is not None:
+                result.rejections.append(checked)
         return result
 
     def _one(
-        self,
-        observation: RawObservation,
-        decoded: DecodedMessage,
-        received_ns: int,
-        zone: ZoneInfo | None,
-        topic_device: str | None,
-        lab: LabConfig | None,
-        resolver: KeyResolver,
-        profile: Profile | None,
-        times: dict[RawTime, int],
-    ) -> Reading | Rejection | bool | None:
-        """A reading or a rejection; None for a key no layer knows; False for a key a profile ignores."""
+        self, observation: RawObservation, resolution: Resolution, quantity_name: str, message: _Message
+    ) -> Reading | Rejection:
+        """A reading, or a rejection with its reason."""
         key = observation.key
-        resolution = resolver.resolve(key, profile, observation.context)
-        if resolution is None:
-            return None
-        quantity_name = resolution.quantity
-        if quantity_name is None:
-            return False
         quantity = self.vocabulary.quantities[quantity_name]
+        unmet = message.unmet(resolution.only_if)
+        if unmet:
+            return Rejection(
+                RejectCode.FLAGGED_INVALID,
+                f"{key}: the payload marks it not valid ({unmet}), so it is no {quantity_name} reading",
+                key,
+            )
 
         number = _as_number(observation.value)
+        unit: str | None = observation.unit
+        if number is None and isinstance(observation.value, str):
+            number = quantity.word_value(observation.value)  # "NNE" for a wind direction
+            unit = quantity.unit if number is not None else unit
         if number is None:
             return Rejection(RejectCode.NOT_A_NUMBER, f"{key}: {_preview(observation.value)} is not a number", key)
         if resolution.scale is not None:
             number *= resolution.scale
 
+        if unit is None and resolution.needs_unit:
+            return Rejection(
+                RejectCode.UNKNOWN_UNIT,
+                f"{key}: {quantity_name} without a unit, and {key!r} does not say which; "
+                "map the key with its unit in the lab's mappings",
+                key,
+            )
         # The payload's unit, else the one the resolver assumes (the key's entry, the source's and
         # the format's defaults, the canonical unit).
-        unit = observation.unit or resolver.default_unit(resolution)
+        unit = unit or message.resolver.default_unit(resolution)
         conversion = self.vocabulary.conversion(quantity_name, unit)
         if conversion is None:
             return Rejection(
@@ -97,26 +137,25 @@ class Normaliser:
             return Rejection(
                 RejectCode.OUT_OF_RANGE,
                 f"{key}: {quantity_name} {value:g} {quantity.unit} is outside "
-                f"{quantity.minimum:g}..{quantity.maximum:g}",
+                f"{quantity.minimum:g}..{quantity.maximum:g}{_guess_note(resolution)}",
                 key,
             )
 
-        raw_time = observation.time if observation.time is not None else decoded.gateway_time
+        raw_time = observation.time if observation.time is not None else message.time
         if raw_time is None:
-            time_ns = received_ns
-        elif raw_time in times:
-            time_ns = times[raw_time]
+            time_ns = message.received_ns
         else:
             try:
-                time_ns = times[raw_time] = resolve_time(raw_time, zone)
+                time_ns = message.resolve_time(raw_time)
             except TimeFormatError as exc:
                 return Rejection(RejectCode.BAD_TIME, f"{key}: {exc}", key)
-        if time_ns > received_ns + MAX_FUTURE_NS:
+        if time_ns > message.received_ns + MAX_FUTURE_NS:
             return Rejection(RejectCode.TIME_IN_FUTURE, f"{key}: time is ahead of the hub's clock", key)
         if time_ns < EARLIEST_NS:
             return Rejection(RejectCode.TIME_TOO_OLD, f"{key}: time is before 2000", key)
 
-        device = topic_device or observation.device or decoded.device
+        decoded = message.decoded
+        device = message.topic_device or observation.device or decoded.device
         if not device:
             return Rejection(RejectCode.NO_DEVICE, f"{key}: no device id in topic or payload", key)
         if not is_storable_device_id(device):
@@ -130,6 +169,7 @@ class Normaliser:
         lat, lon = observation.lat, observation.lon
         if lat is None or lon is None:
             lat, lon = decoded.lat, decoded.lon
+        lab = message.lab
         if (lat is None or lon is None) and lab is not None:
             lat, lon = lab.location.lat, lab.location.lon
 
@@ -144,6 +184,98 @@ class Normaliser:
             lat=lat,
             lon=lon,
         )
+
+
+class _Message:
+    """What every value of one message shares: its time, zone, device, lab, resolver and top-level values."""
+
+    def __init__(
+        self,
+        decoded: DecodedMessage,
+        received_ns: int,
+        zone: ZoneInfo | None,
+        topic_device: str | None,
+        lab: LabConfig | None,
+        resolver: KeyResolver,
+        observations: tuple[RawObservation, ...],
+    ) -> None:
+        self.decoded = decoded
+        self.received_ns = received_ns
+        self.zone = zone
+        self.topic_device = topic_device
+        self.lab = lab
+        self.resolver = resolver
+        self.observations = observations
+        # The measurement time of values without their own: a time key of the payload, else the network's.
+        self.time: RawTime | None = decoded.gateway_time
+        self._times: dict[RawTime, int] = {}  # one message usually repeats one time for every reading
+        self._values: dict[str, object] | None = None
+
+    def resolve_time(self, raw: RawTime) -> int:
+        found = self._times.get(raw)
+        if found is None:
+            found = self._times[raw] = resolve_time(raw, self.zone)
+        return found
+
+    def set_time(self, observation: RawObservation) -> Rejection | None:
+        """Take a time key's value (Dragino ``Systimestamp``) as the time of the message's values."""
+        value = observation.value
+        raw: RawTime
+        if isinstance(value, str):
+            raw = value
+        else:
+            number = _as_number(value)
+            if number is None or number < 0:
+                return Rejection(RejectCode.BAD_TIME, f"{observation.key}: {_preview(value)} is not a time", None)
+            raw = epoch_to_ns(number, guess_epoch_unit(number))
+        try:
+            self.resolve_time(raw)
+        except TimeFormatError as exc:
+            return Rejection(RejectCode.BAD_TIME, f"{observation.key}: {exc}", None)
+        self.time = raw
+        return None
+
+    def unmet(self, conditions: tuple[tuple[str, object], ...]) -> str:
+        """The conditions (``only_if``) the message's top-level values don't meet, as text; empty if none."""
+        if not conditions:
+            return ""
+        if self._values is None:
+            self._values = {observation.key: observation.value for observation in self.observations}
+        return ", ".join(
+            f"{name} is {_preview(self._values.get(name))}, not {_preview(wanted)}"
+            for name, wanted in conditions
+            if self._values.get(name) != wanted
+        )
+
+
+def _once(reading: Reading, key: str, stored: dict[tuple[str, str, int], float]) -> Reading | Rejection | None:
+    """The reading, unless the message already gave its device and quantity a value at the same time: the
+    same value is the same point (dropped as a repeat); another value would overwrite it in the store,
+    so it is refused with the reason (a list of samples without times of their own, or two keys that
+    mean one quantity)."""
+    point = (reading.device, reading.quantity, reading.time_ns)
+    earlier = stored.setdefault(point, reading.value)
+    if earlier is reading.value:
+        return reading
+    if earlier == reading.value:
+        return None
+    return Rejection(
+        RejectCode.SAME_TIME,
+        f"{key}: a second {reading.quantity} of {reading.value:g} for {reading.device} at the same time as"
+        f" {earlier:g}: only one can be stored (samples without times of their own?)",
+        key,
+    )
+
+
+def _guess_note(resolution: Resolution) -> str:
+    """For a meaning that was a guess (a fallback alias): say so, and what the guess may have got wrong."""
+    if not resolution.fallback:
+        return ""
+    doubt = f": {resolution.doubt}" if resolution.doubt else ""
+    return (
+        f"; {resolution.entry!r} means {resolution.quantity} only as a guess for devices without a profile"
+        f" ({resolution.origin}){doubt}"
+    )
 
 
 def resolve_time(raw: RawTime, zone: ZoneInfo | None) -> int:

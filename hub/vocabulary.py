@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -51,6 +52,13 @@ class Quantity:
     description: str
     molar_factor: float | None
     references: tuple[Reference, ...]
+    # Words a payload may send instead of a number, with the value each means in the canonical unit
+    # (compass points for windDirection); matched without case or surrounding spaces.
+    words: Mapping[str, float] = field(default_factory=dict)
+
+    def word_value(self, text: str) -> float | None:
+        """The number a word stands for (``"NNE"`` -> 22.5), or None."""
+        return self.words.get(text.strip().upper()) if self.words else None
 
     def who_short_term(self) -> Reference | None:
         """The WHO guideline with the shortest averaging period below a year (24 h for PM and NO₂, 8 h for O₃).
@@ -85,6 +93,7 @@ class Vocabulary:
     quantities: dict[str, Quantity]
     unit_symbols: dict[str, str]  # any alias or symbol -> symbol
     conversions: dict[tuple[str, str], Conversion]  # (quantity, symbol) -> to canonical
+    unit_codes: dict[str, str]  # symbol -> UN/CEFACT Rec 20 common code (NGSI-LD unitCode)
 
     def unit_symbol(self, unit: str) -> str | None:
         return self.unit_symbols.get(unit) or self.unit_symbols.get(unit.strip())
@@ -162,8 +171,11 @@ def load_vocabulary() -> Vocabulary:
 
     unit_symbols: dict[str, str] = {}
     pint_units: dict[str, str] = {}
+    unit_codes: dict[str, str] = {}
     for symbol, spec in raw_units.items():
-        for alias in [symbol, *spec.get("aliases", [])]:
+        if "code" in spec:
+            unit_codes[symbol] = str(spec["code"])
+        for alias in [symbol, *([spec["code"]] if "code" in spec else []), *spec.get("aliases", [])]:
             alias = str(alias)
             if unit_symbols.get(alias, symbol) != symbol:
                 raise VocabularyError(f"units.yaml: {alias!r} means both {unit_symbols[alias]} and {symbol}")
@@ -185,10 +197,15 @@ def load_vocabulary() -> Vocabulary:
             description=spec.get("description", ""),
             molar_factor=spec.get("molar_factor"),
             references=tuple(Reference(**ref) for ref in spec.get("references", [])),
+            words={str(word).upper(): float(value) for word, value in (spec.get("words") or {}).items()},
         )
 
+    for name, quantity in quantities.items():
+        if quantity.unit not in unit_codes:
+            raise VocabularyError(f"units.yaml: {quantity.unit} (the unit of {name}) has no UN/CEFACT code")
     return Vocabulary(
         quantities=quantities,
         unit_symbols=unit_symbols,
         conversions=_derive_conversions(quantities, pint_units),
+        unit_codes=unit_codes,
     )

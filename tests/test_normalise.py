@@ -140,5 +140,11 @@ def test_device_ids_must_exist_and_be_storable(device: str | None, code: str) ->
 
 
 def test_location_from_observation_then_message_then_lab() -> None:
-    result = run(RawObservation("temperature", 1, lat=56.0, lon=10.0), RawObservation("temperature", 2))
+    result = run(RawObservation("temperature", 1, lat=56.0, lon=10.0), RawObservation("co2", 420))
     assert [(r.lat, r.lon) for r in result.readings] == [(56.0, 10.0), (56.1572, 10.2107)]
+
+
+def test_a_second_value_for_the_same_point_is_refused_and_a_repeat_is_one_reading() -> None:
+    result = run(RawObservation("co2", 420), RawObservation("co2", 420), RawObservation("co2", 430))
+    assert [(r.quantity, r.value) for r in result.readings] == [("co2", 420.0)]
+    assert [(r.code, r.key) for r in result.rejections] == [("same_time", "co2")]

@@ -42,6 +42,11 @@ _RESERVED = {
 }
 
 
+# Attributes that count what passed during dateObservedFrom..dateObservedTo (TrafficFlowObserved.intensity,
+# CrowdFlowObserved.peopleCount): the codec divides by the period, as the unit of the rate is per hour.
+_COUNTS_OVER_THE_PERIOD = frozenset({"intensity", "peopleCount"})
+
+
 class NgsiLdOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     # Which member names the device: ``refDevice`` when present, else the entity id.
@@ -99,8 +104,8 @@ def _entity_observations(entity: Any, where: str, options: NgsiLdOptions) -> lis
         value, unit, observed_at = _property(member)
         if value is None:
             continue
-        if attribute == "intensity" and period and unit is None and _is_number(value):
-            # Smart Data Models count vehicles over the observation period; the hub stores a rate.
+        if attribute in _COUNTS_OVER_THE_PERIOD and period and unit is None and _is_number(value):
+            # Smart Data Models count vehicles (people) over the observation period; the hub stores a rate.
             value, unit = value / period, "1/h"
         observations.append(
             RawObservation(

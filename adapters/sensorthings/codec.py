@@ -97,11 +97,22 @@ class SensorThingsCodec(Codec):
             raw = RawObservation(key=datastream_key(stream_id), value=result, unit=unit, time=time, lat=lat, lon=lon)
             return DecodedMessage(observations=(raw,), device=mapped.device or f"datastream-{stream_id}")
         if inline is not None and "ObservedProperty" in inline:
-            # A deep insert describes its new Datastream inline: its ObservedProperty names what is measured.
-            key = _name(inline.get("ObservedProperty"), "Observation.Datastream.ObservedProperty")
+            # A deep insert describes its new Datastream inline: its ObservedProperty names what is measured,
+            # by a free-text name (the key) and, often, a definition URI.
+            observed = inline.get("ObservedProperty")
+            key = _name(observed, "Observation.Datastream.ObservedProperty")
+            definition = _definition(observed)
             thing = inline.get("Thing")
             device = _name(thing, "Observation.Datastream.Thing") if thing is not None else None
-            raw = RawObservation(key=key, value=result, unit=_inline_unit(inline), time=time, lat=lat, lon=lon)
+            raw = RawObservation(
+                key=key,
+                value=result,
+                unit=_inline_unit(inline),
+                time=time,
+                lat=lat,
+                lon=lon,
+                definition=definition,
+            )
             return DecodedMessage(observations=(raw,), device=device)
         if stream_id is None:
             raise DecodeError(
@@ -163,6 +174,18 @@ def _name(entity: Any, where: str) -> str:
     if not isinstance(name, str) or not name:
         raise DecodeError(f"{where}.name: expected a non-empty name")
     return name
+
+
+def _definition(observed: Any) -> str | None:
+    """An ObservedProperty's ``definition`` (a URI), when it has one."""
+    definition = observed.get("definition") if isinstance(observed, dict) else None
+    if definition is None:
+        return None
+    if not isinstance(definition, str):
+        raise DecodeError(
+            f"Observation.Datastream.ObservedProperty.definition: expected text, got {type_name(definition)}"
+        )
+    return definition.strip() or None
 
 
 def _feature_point(feature_of_interest: Any) -> tuple[float | None, float | None]:

@@ -21,12 +21,16 @@ class TtnV3Codec(Codec):
             raise DecodeError("uplink_message: missing (not an uplink event)")
         uplink = require_object(uplink, "uplink_message")
 
-        observations = list(_normalized_payload(uplink))
-        if not observations:
-            decoded = uplink.get("decoded_payload")
-            if decoded is None:
-                raise DecodeError("uplink_message.decoded_payload: missing (no payload formatter configured?)")
-            observations = list(flatten_measurements(require_object(decoded, "uplink_message.decoded_payload")))
+        # The normalized payload (TTN's schema, in fixed units) when the vendor's normalizer gave one;
+        # the decoder's own output beside it, for a device profile to read instead.
+        normalized = _normalized_payload(uplink)
+        decoded = uplink.get("decoded_payload")
+        native: list[RawObservation] = []
+        if decoded is not None:
+            native = list(flatten_measurements(require_object(decoded, "uplink_message.decoded_payload")))
+        elif not normalized:
+            raise DecodeError("uplink_message.decoded_payload: missing (no payload formatter configured?)")
+        observations, native = (normalized, native) if normalized else (native, [])
 
         lat, lon = _registry_location(uplink)
         return DecodedMessage(
@@ -36,6 +40,7 @@ class TtnV3Codec(Codec):
             gateway_time=_gateway_time(message, uplink),
             lat=lat,
             lon=lon,
+            native=tuple(native),
         )
 
 

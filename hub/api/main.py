@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from hub.api.metrics import make_registry
 from hub.api.paths import API_PREFIX
 from hub.api.problems import Problem, install_problem_handlers
-from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
+from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings, unmapped
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
 from hub.ngsi.routes import install_ngsi_ld
 from hub.opendata.routes import install_open_data
@@ -61,7 +61,7 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
 
     # /health, /ready and /metrics stay at the root for probes and scrapers; / is the public page's.
     app.include_router(health.router)
-    for module in (labs, devices, quantities, readings, compare, deadletters):
+    for module in (labs, devices, quantities, readings, compare, deadletters, unmapped):
         app.include_router(module.router, prefix=API_PREFIX)
     install_ngsi_ld(app)  # NGSI-LD at /ngsi-ld/v1
     install_open_data(app)  # /open-data/

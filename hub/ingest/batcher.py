@@ -28,6 +28,7 @@ from hub.ingest.hub_stats import UNKNOWN_LAB
 from hub.ingest.stats import IngestStats
 from hub.store.spool import Spool
 from hub.store.writers import InfluxWriter, PermanentWriteError, TransientWriteError
+from hub.unmapped import UnmappedStore, record_unmapped
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class BatchWriter:
         extra_lines: Callable[[], list[str]] | None = None,
         spool: Spool | None = None,
         spool_after_s: float = 10.0,
+        unmapped: UnmappedStore | None = None,
     ) -> None:
         self._writer = writer
         self._dead_letters = dead_letters
@@ -60,6 +62,7 @@ class BatchWriter:
         self._extra_lines = extra_lines
         self._spool = spool
         self._spool_after_s = spool_after_s
+        self._unmapped = unmapped
         self._next_drain_at = 0.0
         self._drain_backoff_s = 0.2
         if spool is not None:
@@ -128,6 +131,8 @@ class BatchWriter:
             self._dead_letters.add_many(letters)
             for letter in letters:
                 self._stats.dead_letter(letter.lab or UNKNOWN_LAB, letter.reason_code)
+        if self._unmapped is not None:
+            record_unmapped(self._unmapped, batch)
         for envelope in batch:
             self._ack(envelope.mid, envelope.qos)
         return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.model import RejectCode
+from core.model import RejectCode, UnmappedKey
 from hub.deadletters.store import DeadLetter
 from hub.labs import LabConfig
 from hub.normalise import Normaliser
@@ -42,7 +42,16 @@ class Envelope:
     codec: str | None = None
     lines: list[str] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-    unmapped_keys: list[str] = field(default_factory=list)
+    # Keys no layer of the key resolver knows, with a value each, and the device model they came
+    # from: what the unmapped-key store records for the operator (hub/unmapped).
+    unmapped: list[UnmappedKey] = field(default_factory=list)
+    # Keys read only by a fallback guess (no profile for the device): stored, and shown to the operator.
+    guessed: list[UnmappedKey] = field(default_factory=list)
+    device_model: str | None = None
+
+    @property
+    def unmapped_keys(self) -> list[str]:
+        return [item.key for item in self.unmapped]
 
     @property
     def mid(self) -> int:
@@ -75,7 +84,9 @@ def envelope_for(message: InboundMessage, route: Route, processed: Processed) ->
     envelope.dead_letters.extend(
         _letter(message, lab, codec, rejection.code, rejection.detail) for rejection in result.rejections
     )
-    envelope.unmapped_keys = list(result.unmapped_keys)
+    envelope.unmapped = list(result.unmapped)
+    envelope.guessed = list(result.guessed)
+    envelope.device_model = result.profile or result.device_model
     return envelope
 
 

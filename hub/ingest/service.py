@@ -26,6 +26,8 @@ from hub.labs import LabConfig, load_labs
 from hub.settings import Settings, redact_url
 from hub.store.spool import Spool
 from hub.store.writers import InfluxWriter, writer_from_settings
+from hub.unmapped import FILE_NAME as UNMAPPED_FILE
+from hub.unmapped import UnmappedStore
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class IngestService:
         self.stats = IngestStats()
         self.dead_letters = DeadLetterStore(settings.dead_letter_path)
         self.spool = Spool(settings.spool_path) if settings.spool_after_s > 0 else None
+        self.unmapped = UnmappedStore(settings.data_dir / UNMAPPED_FILE)
         self.writer = writer or writer_from_settings(settings)
         self.consumer = MqttConsumer.from_settings(
             settings, topic_filters=self.translator.topic_filters, on_message=self._on_message
@@ -55,6 +58,7 @@ class IngestService:
             extra_lines=StatsReporter(self.stats, interval_s=settings.stats_interval_s).due_lines,
             spool=self.spool,
             spool_after_s=settings.spool_after_s,
+            unmapped=self.unmapped,
         )
         self._stopped = threading.Event()
 
@@ -91,6 +95,7 @@ class IngestService:
         self.consumer.close()
         self.writer.close()
         self.dead_letters.close()
+        self.unmapped.close()
         if self.spool is not None:
             self.spool.close()
         log.info("stopped")

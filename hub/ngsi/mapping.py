@@ -1,7 +1,7 @@
 """Which Smart Data Models entity type and attribute each quantity becomes, loaded once from data.
 
-``hub/ngsi/tables/sdm.yaml`` maps quantities to (type, attribute, unit); ``unit_codes.yaml`` gives
-the UN/CEFACT code of every canonical unit. Conversions to a schema's unit (SDM relative humidity
+``hub/ngsi/tables/sdm.yaml`` maps quantities to (type, attribute, unit); each unit's UN/CEFACT code is
+its ``code`` in ``hub/data/units.yaml``. Conversions to a schema's unit (SDM relative humidity
 is a 0..1 fraction) come from the hub's vocabulary, so no factor is written by hand.
 """
 
@@ -103,8 +103,7 @@ def _read(name: str) -> Any:
 @cache
 def load_mapping() -> SdmMapping:
     vocabulary = load_vocabulary()
-    raw_codes = _read("unit_codes.yaml")
-    codes = {str(unit): str(code) for unit, code in raw_codes["codes"].items()}
+    codes = vocabulary.unit_codes
     try:
         spec = _MappingFile.model_validate(_read("sdm.yaml"))
     except ValidationError as exc:
@@ -128,7 +127,7 @@ def load_mapping() -> SdmMapping:
             raise MappingError(f"{where}.unit: {unit!r} does not convert to {known.unit}")
         symbol = vocabulary.unit_symbol(unit) or unit
         if symbol not in codes:
-            raise MappingError(f"unit_codes.yaml: no UN/CEFACT code for unit {symbol!r}")
+            raise MappingError(f"hub/data/units.yaml: no UN/CEFACT code for unit {symbol!r}")
         by_quantity[quantity] = AttributeMap(quantity, types[q.type], q.attribute, symbol, codes[symbol], conversion)
     for quantity in spec.not_exposed:
         if quantity in by_quantity:

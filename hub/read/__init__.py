@@ -24,6 +24,10 @@ Reads (``hub.read.rows``, ``hub.read.compare``, ``hub.read.devices``), given an 
     list_devices(client, vocabulary, filters) -> [DeviceSummary]                    latest value per quantity, position
     fetch_measurements(client) -> [str]
 
+Unmapped keys (``hub.read.unmapped``, not re-exported here: it needs the lab configs and the device profiles):
+    unmapped_report(data_dirs, labs, lab=, include_text=) -> UnmappedReport   what ingest saw but could not map,
+    or only guessed, merged over every process's store, with profile suggestions and a snippet for the lab YAML
+
 Lab configs (``hub.read.labs``): ``LabCatalog(directory).current()`` -> {lab: LabConfig}, cached and
 reloaded when a file changes; ``.status()`` says whether the files on disk are the ones in use.
 

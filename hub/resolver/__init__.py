@@ -5,9 +5,12 @@
 ``hub/resolver/resolver.py`` and ``hub/resolver/tables.py``.
 """
 
-from hub.resolver.resolver import KeyResolver, KeyRoute, SourceLike, resolver_for
+from hub.resolver.keys import loose
+from hub.resolver.resolver import KeyResolver, KeyRoute, ProfileRules, SourceLike, resolver_for
 from hub.resolver.tables import (
     IGNORE,
+    TESTDATA,
+    TIME,
     AliasData,
     AliasTable,
     FormatAliases,
@@ -24,6 +27,8 @@ from hub.resolver.tables import (
 
 __all__ = [
     "IGNORE",
+    "TESTDATA",
+    "TIME",
     "AliasData",
     "AliasTable",
     "FormatAliases",
@@ -32,11 +37,13 @@ __all__ = [
     "Layer",
     "Profile",
     "ProfileRegistry",
+    "ProfileRules",
     "Resolution",
     "ResolverDataError",
     "SourceLike",
     "load_aliases",
     "load_profiles",
+    "loose",
     "resolver_for",
     "shipped_aliases",
     "shipped_profiles",

@@ -114,18 +114,23 @@ class Encoder:
         *,
         spellings: Mapping[str, str] | None = None,
         context: str | None = None,
+        device_model: str | None = None,
     ) -> list[Field]:
         """Key, value and unit of every quantity in the sample, as the hub's resolver routes them.
 
         ``spellings`` (default: ``default_keys``) proposes how the device names a quantity; the
         resolver prefers the lab's own mapping, and takes a proposal only if it reads it back as
         the quantity. The unit is the one the hub assumes for an unlabelled value of that key.
+        ``device_model``: the model the message names (a ChirpStack device profile), whose hub profile
+        then says which key carries what.
         """
         resolver = resolver_for(self.format, source)
         proposals = self.default_keys if spellings is None else spellings
         out = []
         for quantity, canonical in sample.values.items():
-            route = resolver.reverse(quantity, context=context, spelling=proposals.get(quantity))
+            route = resolver.reverse(
+                quantity, device_model=device_model, context=context, spelling=proposals.get(quantity)
+            )
             if route is None:
                 raise ValueError(f"{source.topic}: no key carries {quantity} in {self.format}")
             unit = sample.units.get(quantity, route.unit)

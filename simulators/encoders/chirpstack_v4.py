@@ -49,6 +49,8 @@ class ChirpstackV4Encoder(Encoder):
             str(options.get("latitude_tag", "latitude")): f"{device.lat:.5f}",
             str(options.get("longitude_tag", "longitude")): f"{device.lon:.5f}",
         }
+        # The device profile's name, as the operator named it: the hub reads the object with its profile.
+        profile_name = device.name.split(",")[0] or device.kind
         event: dict[str, Any] = {
             "deduplicationId": _uuid(f"{dev_eui}:{sample.sequence}"),
             "time": event_time,
@@ -58,7 +60,7 @@ class ChirpstackV4Encoder(Encoder):
                 "applicationId": application_id,
                 "applicationName": f"{lab.city_name} sensors",
                 "deviceProfileId": _uuid(f"{lab.lab}:{device.kind}:{device.style}"),
-                "deviceProfileName": device.name.split(",")[0] or device.kind,
+                "deviceProfileName": profile_name,
                 "deviceName": device.name or dev_eui,
                 "devEui": dev_eui,
                 "deviceClassEnabled": "CLASS_A",
@@ -73,7 +75,9 @@ class ChirpstackV4Encoder(Encoder):
             "data": base64.b64encode(
                 hashlib.blake2b(f"{dev_eui}:{sample.sequence}".encode(), digest_size=11).digest()
             ).decode(),
-            "object": self._object(self.fields(sample, source, spellings=self._spellings(sample)), sample),
+            "object": self._object(
+                self.fields(sample, source, spellings=self._spellings(sample), device_model=profile_name), sample
+            ),
             "rxInfo": [
                 {
                     "gatewayId": hashlib.blake2b(f"{lab.city}-gw".encode(), digest_size=8).hexdigest(),

@@ -63,6 +63,7 @@ OPERATIONS = [
     "GET /api/v1/compare",
     "GET /api/v1/deadletters",
     "POST /api/v1/deadletters/replay",
+    "GET /api/v1/unmapped",
 ]
 
 
@@ -104,6 +105,7 @@ WITH_INPUT = [
     "GET /api/v1/compare",
     "GET /api/v1/deadletters",
     "POST /api/v1/deadletters/replay",
+    "GET /api/v1/unmapped",
 ]
 CASES = [(label, GenerationMode.POSITIVE) for label in OPERATIONS] + [
     (label, GenerationMode.NEGATIVE) for label in WITH_INPUT

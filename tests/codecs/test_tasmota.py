@@ -21,12 +21,12 @@ def test_temp_unit_f_converts_every_temperature_field() -> None:
             "TempUnit": "F",
         }
     )
-    got = process("tasmota", payload, topic=TOPIC.format(n=1), lab=LAB).result.readings
-    assert [(r.quantity, r.value) for r in got] == [
-        ("temperature", 0.0),
-        ("temperature", 10.0),
-        ("relativeHumidity", 40.0),
-    ]
+    result = process("tasmota", payload, topic=TOPIC.format(n=1), lab=LAB).result
+    assert [(r.quantity, r.value) for r in result.readings] == [("temperature", 0.0), ("relativeHumidity", 40.0)]
+    # Two temperatures of one device at one time would overwrite each other in the store: the second is
+    # refused, in °C, with the reason (a lab maps the probe's key, e.g. to waterTemperature).
+    assert [(r.code, r.key) for r in result.rejections] == [("same_time", "SHT3X.Temperature")]
+    assert "a second temperature of 10 for" in result.rejections[0].detail
 
 
 def test_temp_unit_c_and_pressure_unit_are_passed_as_units() -> None:

@@ -24,8 +24,8 @@ def uplink(decoded: object, time: str = "2026-02-20T09:00:00Z") -> str:
 def test_milesight_history_entries_each_at_their_own_time() -> None:
     decoded = decode("ttn-v3", fixture("ttn_v3", "milesight_em300_history"))
     assert [(o.key, o.value, o.time) for o in decoded.observations] == [
-        ("history.humidity", 46.5, 1665561758 * 10**9),
-        ("history.temperature", 27.2, 1665561758 * 10**9),
+        ("history[0].humidity", 46.5, 1665561758 * 10**9),
+        ("history[0].temperature", 27.2, 1665561758 * 10**9),
     ]
 
 
@@ -44,9 +44,46 @@ def test_history_in_milliseconds_and_iso_text() -> None:
     assert [o.time for o in decoded.observations] == [1665561758 * 10**9, "2022-10-12T08:02:38"]
 
 
-def test_arrays_without_per_entry_timestamps_are_still_skipped() -> None:
-    decoded = decode("ttn-v3", uplink({"temperature": 3, "raw": [1, 2, 3], "list": [{"temperature": 4}]}))
-    assert [o.key for o in decoded.observations] == ["temperature"]
+def test_list_elements_are_keyed_by_index_with_their_scalar_members() -> None:
+    decoded = decode(
+        "ttn-v3",
+        uplink({"temperature": 3, "raw": [1, 2], "messages": [{"measurementId": 4097, "measurementValue": 21.4}]}),
+    )
+    assert [(o.key, o.value, o.element) for o in decoded.observations] == [
+        ("temperature", 3, ()),
+        ("raw[0]", 1, ()),
+        ("raw[1]", 2, ()),
+        ("messages[0].measurementId", 4097, (("measurementId", "4097"), ("measurementValue", "21.4"))),
+        ("messages[0].measurementValue", 21.4, (("measurementId", "4097"), ("measurementValue", "21.4"))),
+    ]
+
+
+def test_a_series_in_one_unit_keeps_the_unit_on_every_sample() -> None:
+    decoded = decode("ttn-v3", uplink({"bytes": {"co2": {"unit": "ppm", "values": [420, 421]}}}))
+    assert [(o.key, o.value, o.unit) for o in decoded.observations] == [
+        ("bytes.co2.values[0]", 420, "ppm"),
+        ("bytes.co2.values[1]", 421, "ppm"),
+    ]
+
+
+def test_a_list_element_with_its_own_date_is_at_that_time() -> None:
+    # Watteco batch reports: every sample carries its own ISO `date`.
+    decoded = decode("ttn-v3", uplink({"data": [{"date": "2021-06-01T09:51:00Z", "label": "Humidity", "value": 40}]}))
+    assert [(o.key, o.time) for o in decoded.observations] == [
+        ("data[0].label", "2021-06-01T09:51:00Z"),
+        ("data[0].value", "2021-06-01T09:51:00Z"),
+    ]
+
+
+def test_a_timestamp_object_is_no_time_and_no_decode_error() -> None:
+    # Laird's backlog frames give `timestamp` as {year, month, ...}: its members are keys like any other.
+    readings = [{"timestamp": {"year": 2015, "month": "January"}, "temperature": 21.5}]
+    decoded = decode("ttn-v3", uplink({"readings": readings}))
+    assert [(o.key, o.time) for o in decoded.observations] == [
+        ("readings[0].timestamp.year", None),
+        ("readings[0].timestamp.month", None),
+        ("readings[0].temperature", None),
+    ]
 
 
 def test_cayennelpp_channel_keys_and_float32_values() -> None:
@@ -65,9 +102,9 @@ def test_decentlab_units_and_exact_aliases_only() -> None:
     assert "pm2_5_number_concentration" in got.result.unmapped_keys
 
 
-def test_history_timestamp_of_the_wrong_type_is_named() -> None:
-    with pytest.raises(DecodeError, match=r"history\[1\]\.timestamp: expected an epoch number"):
-        decode("ttn-v3", uplink({"history": [{"t": 1, "timestamp": 1}, {"t": 2, "timestamp": None}]}))
+def test_history_timestamp_out_of_range_is_named() -> None:
+    with pytest.raises(DecodeError, match=r"history\[1\]\.timestamp: epoch time"):
+        decode("ttn-v3", uplink({"history": [{"t": 1, "timestamp": 1}, {"t": 2, "timestamp": -5}]}))
 
 
 def test_no_formatter_means_a_decode_error() -> None:
