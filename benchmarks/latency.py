@@ -11,6 +11,7 @@ plus one query. Nothing is read from the hub itself.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -174,7 +175,13 @@ def run(
         if expectation.lines[index]
     }
     poller = ProbePoller(ctx.influx.url, database, list(probes.values()), poll_s).start()
-    cpu_start = (tree_cpu_seconds(process.pid), cpu_seconds(broker_pid) or 0.0, cpu_seconds(influx_pid) or 0.0)
+    own_pid = os.getpid()
+    cpu_start = (
+        tree_cpu_seconds(process.pid),
+        cpu_seconds(broker_pid) or 0.0,
+        cpu_seconds(influx_pid) or 0.0,
+        cpu_seconds(own_pid) or 0.0,
+    )
     busy_start = MachineBusy.now()
     began = time.monotonic()
     worst_lag = 0.0
@@ -205,7 +212,12 @@ def run(
             stored, last_change = now, time.monotonic()
         time.sleep(0.2)
     window = time.monotonic() - began
-    cpu_end = (tree_cpu_seconds(process.pid), cpu_seconds(broker_pid) or 0.0, cpu_seconds(influx_pid) or 0.0)
+    cpu_end = (
+        tree_cpu_seconds(process.pid),
+        cpu_seconds(broker_pid) or 0.0,
+        cpu_seconds(influx_pid) or 0.0,
+        cpu_seconds(own_pid) or 0.0,
+    )
     busy_end = MachineBusy.now()
     sampler.stop()
     consumer.stop(process)
@@ -240,7 +252,12 @@ def run(
                 "broker": round(cpu[1] / len(messages) * 1e6, 1),
                 "influxd": round(cpu[2] / len(messages) * 1e6, 1),
             },
-            "cpu_cores": {"consumer": round(cpu[0] / window, 2)},
+            "cpu_cores": {
+                "consumer": round(cpu[0] / window, 2),
+                "broker": round(cpu[1] / window, 2),
+                "influxd": round(cpu[2] / window, 2),
+                "benchmark": round(cpu[3] / window, 2),
+            },
             "other_load_cores": round(max(0.0, busy_end.busy_s - busy_start.busy_s - sum(cpu)) / window, 2),
             "processes": sampler.report(),
             "peak_rss_mb": sampler.max_mb(),
