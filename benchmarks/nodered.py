@@ -9,6 +9,15 @@ key, tags device and application, field ``value``, time = ``received_at``), and 
 ``influxdb batch`` node writing them to the same InfluxDB over the 1.x API. Node-RED runs
 headless: no editor, no admin API, no HTTP nodes.
 
+Two flows, each its own phase:
+
+- **per message** (issue 13's flow): the function's points go straight to ``influxdb batch``,
+  which writes each message's points in a request of its own, all of them at once: on a
+  backlog, thousands of concurrent requests;
+- **batched like the hub**: a ``join`` node gathers up to ``batch_messages`` messages (or what
+  arrived within ``batch_timeout_s`` of the first), a function flattens their points, and
+  ``influxdb batch`` writes them in one request: the hub's 5,000 lines / 100 ms in Node-RED terms.
+
 Node-RED acks each MQTT message when it arrives (mqtt.js), before anything is written: what
 it has not written when it stops or fails is gone. The count in InfluxDB says what arrived.
 """
@@ -38,6 +47,7 @@ const ids = up.end_device_ids || {};
 const decoded = (up.uplink_message || {}).decoded_payload || {};
 const time = new Date(up.received_at);
 const tags = { device: ids.device_id, application: (ids.application_ids || {}).application_id };
+// One point per numeric key: the hub's schema (measurement = quantity, field value).
 const points = [];
 for (const [key, raw] of Object.entries(decoded)) {
     const value = (raw !== null && typeof raw === "object") ? raw.value : raw;
@@ -127,6 +137,8 @@ class NodeRedFlow:
     client_id: str
     topic_filters: tuple[str, ...]
     ui_port: int
+    batch_messages: int = 0  # 0: each message's points are written on their own
+    batch_timeout_s: float = 0.1
 
     def nodes(self) -> list[dict[str, object]]:
         tab = "bench-tab"
@@ -158,7 +170,7 @@ class NodeRedFlow:
                 "name": "TTN uplink to points",
                 "func": FUNCTION_JS,
                 "outputs": 1,
-                "wires": [["bench-write"]],
+                "wires": [["bench-join" if self.batch_messages else "bench-write"]],
             },
             {
                 "id": "bench-influx",
@@ -183,6 +195,37 @@ class NodeRedFlow:
                 "wires": [],
             },
         ]
+        if self.batch_messages:
+            flow += [
+                {
+                    "id": "bench-join",
+                    "type": "join",
+                    "z": tab,
+                    "name": f"up to {self.batch_messages} messages or {self.batch_timeout_s:g} s",
+                    "mode": "custom",
+                    "build": "array",
+                    "property": "payload",
+                    "propertyType": "msg",
+                    "key": "topic",
+                    "joiner": "\\n",
+                    "joinerType": "str",
+                    "useparts": False,
+                    "accumulate": False,
+                    "timeout": f"{self.batch_timeout_s:g}",
+                    "count": str(self.batch_messages),
+                    "reduceRight": False,
+                    "wires": [["bench-flatten"]],
+                },
+                {
+                    "id": "bench-flatten",
+                    "type": "function",
+                    "z": tab,
+                    "name": "one array of points",
+                    "func": "msg.payload = msg.payload.flat();\nreturn msg;\n",
+                    "outputs": 1,
+                    "wires": [["bench-write"]],
+                },
+            ]
         for index, topic in enumerate(self.topic_filters):
             flow.append(
                 {
@@ -207,6 +250,15 @@ class NodeRedFlow:
         user_dir.mkdir(parents=True, exist_ok=True)
         (user_dir / "flow.json").write_text(json.dumps(self.nodes(), indent=2) + "\n")
         (user_dir / "settings.js").write_text(SETTINGS_JS.format(ui_port=self.ui_port))
+
+
+def flow_description(batch_messages: int, batch_timeout_s: float = 0.1) -> str:
+    if not batch_messages:
+        return "mqtt in (QoS 1) -> function (points) -> influxdb batch: one write per message"
+    return (
+        f"mqtt in (QoS 1) -> function (points) -> join ({batch_messages} messages or {batch_timeout_s:g} s) -> "
+        "function (flatten) -> influxdb batch: one write per batch"
+    )
 
 
 def command(user_dir: Path, cache_dir: Path = CACHE_DIR) -> list[str]:

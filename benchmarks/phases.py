@@ -210,11 +210,17 @@ class HubConsumer(Consumer):
 
 
 class NodeRedConsumer(Consumer):
-    key = "node_red"
-    title = "Node-RED + node-red-contrib-influxdb"
+    """Node-RED running one of the two flows in benchmarks/nodered.py."""
+
+    def __init__(self, *, key: str, title: str, batch_messages: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.key = key
+        self.title = title
+        self.batch_messages = batch_messages
+        self._log_offset = 0
 
     def launch(self, ctx: Context, database: str, *, setup: bool) -> subprocess.Popen[bytes]:
-        user_dir = ctx.work_dir / "node-red"
+        user_dir = ctx.work_dir / self.key
         flow = nodered.NodeRedFlow(
             broker_port=ctx.broker.port,
             influx_port=ctx.influx.port,
@@ -222,16 +228,23 @@ class NodeRedConsumer(Consumer):
             client_id=self.client_prefix,
             topic_filters=tuple(self.topic_filters),
             ui_port=free_port(),
+            batch_messages=self.batch_messages,
         )
         flow.write(user_dir)
         self.log_path = ctx.work_dir / f"{self.key}.log"
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         return subprocess.Popen(nodered.command(user_dir), cwd=user_dir, stdout=log, stderr=subprocess.STDOUT)
 
     def details(self, ctx: Context, database: str) -> dict[str, Any]:
-        text = self.log_path.read_text(errors="replace") if self.log_path else ""
+        text = self.log_path.read_bytes()[self._log_offset :].decode(errors="replace") if self.log_path else ""
         errors = [line for line in text.splitlines() if "[error]" in line]
-        return {"write_errors_logged": len(errors), "first_errors": errors[:3]}
+        kinds = sorted({line.split("] ", 2)[-1][:80] for line in errors})
+        return {
+            "flow": nodered.flow_description(self.batch_messages),
+            "write_errors_logged": len(errors),
+            "error_kinds": kinds[:5],
+        }
 
 
 def _terminate(process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:

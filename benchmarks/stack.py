@@ -32,8 +32,9 @@ listener {port} 127.0.0.1
 allow_anonymous true
 # Sessions and their queues live in memory for the run: no snapshots in the middle of a phase.
 persistence false
-# Per client: the broker sends this many QoS 1 messages before it waits for PUBACKs (the default).
-max_inflight_messages 1000
+# Per client: the broker sends this many QoS 1 messages before it waits for PUBACKs
+# (1000, as deploy/mosquitto/mosquitto.conf and hub/devstack.py; Mosquitto's own default is 20).
+max_inflight_messages {max_inflight_messages}
 # Per client, above those in flight: the whole backlog of every round, with room to spare.
 max_queued_messages {max_queued_messages}
 max_queued_bytes {max_queued_bytes}
@@ -56,9 +57,10 @@ class QueueLimits:
     max_queued_messages: int
     max_queued_bytes: int
     memory_limit: int
+    max_inflight_messages: int = 1000
 
     @classmethod
-    def for_backlog(cls, messages: int, payload_bytes: int, sessions: int) -> QueueLimits:
+    def for_backlog(cls, messages: int, payload_bytes: int, sessions: int, inflight: int = 1000) -> QueueLimits:
         """Room for twice the backlog in every session's queue; memory for all of them at once, twice over."""
         per_message_overhead = 512  # topic, ids and list entries per queued message
         queued_bytes = max(64 * 2**20, 2 * (payload_bytes + messages * per_message_overhead))
@@ -66,6 +68,7 @@ class QueueLimits:
             max_queued_messages=max(10_000, 2 * messages),
             max_queued_bytes=queued_bytes,
             memory_limit=max(512 * 2**20, 2 * sessions * queued_bytes),
+            max_inflight_messages=inflight,
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -73,6 +76,7 @@ class QueueLimits:
             "max_queued_messages": self.max_queued_messages,
             "max_queued_bytes": self.max_queued_bytes,
             "memory_limit": self.memory_limit,
+            "max_inflight_messages": self.max_inflight_messages,
         }
 
 

@@ -90,6 +90,10 @@ def test_node_red_expectation_mirrors_the_flow_function(labs):
     broker = next(node for node in flow if node["type"] == "mqtt-broker")
     assert broker["cleansession"] is False and broker["autoUnsubscribe"] is False
     assert next(node for node in flow if node["type"] == "mqtt in")["qos"] == "1"
+    assert next(node for node in flow if node["id"] == "bench-points")["wires"] == [["bench-write"]]
+    batched = nodered.NodeRedFlow(1883, 8086, "db", "bench", ("t",), 1880, batch_messages=1000).nodes()
+    join = next(node for node in batched if node["type"] == "join")
+    assert (join["count"], join["timeout"], join["wires"]) == ("1000", "0.1", [["bench-flatten"]])
 
 
 def test_hotpath_measures_and_profiles_without_judging_speed(labs, tmp_path):
@@ -108,7 +112,8 @@ def test_hotpath_measures_and_profiles_without_judging_speed(labs, tmp_path):
 
 
 def _run(phase: str, rate: float, status: str = "ok", lost: int = 0) -> dict:
-    return {"phase": phase, "status": status, "rate_msg_s": rate, "lost": lost, "processes": []}
+    cpu = {"consumer": 1e6 / rate, "broker": 1.0, "influxd": 1.0}
+    return {"phase": phase, "status": status, "rate_msg_s": rate, "lost": lost, "processes": [], "cpu_us_per_msg": cpu}
 
 
 def test_ratios_are_taken_within_a_round_and_targets_get_verdicts():
@@ -122,6 +127,7 @@ def test_ratios_are_taken_within_a_round_and_targets_get_verdicts():
     assert ratio["hub_over_ceiling"]["per_round"] == [0.6, 0.4]
     assert ratio["hub_over_node_red"]["per_round"] == [4.0, 3.2]
     assert ratio["workers_over_hub"]["median"] is None
+    assert ratio["hub_over_ceiling"]["by_cpu"] is not None
     summary = {
         "ceiling": rounds[0]["ceiling"],
         "hub": rounds[0]["hub"],
@@ -160,7 +166,8 @@ def test_a_tiny_benchmark_run_counts_every_reading_and_writes_its_json(tmp_path)
     assert hub["peak_rss_mb"] > 0 and set(hub["cpu_us_per_msg"]) == {"consumer", "broker", "influxd"}
     assert phases["hub_ttn"]["status"] == "ok" and phases["hub_ttn"]["lost"] == 0
     assert phases["hub_ttn"]["stored"] == mix["by_format"]["ttn-v3"]["readings"]
-    assert phases["node_red"]["status"] == "skipped" and "--no-node-red" in phases["node_red"]["note"]
+    for key in ("node_red", "node_red_batched"):
+        assert phases[key]["status"] == "skipped" and "--no-node-red" in phases[key]["note"]
     assert phases["workers"]["status"] in ("ok", "not available")
     latency = phases["latency"]
     assert latency["status"] == "ok" and latency["lost"] == 0 and latency["probes_found"] == latency["probes"] > 0
@@ -170,6 +177,7 @@ def test_a_tiny_benchmark_run_counts_every_reading_and_writes_its_json(tmp_path)
         "hub_over_ceiling",
         "workers_over_hub",
         "hub_over_node_red",
+        "hub_over_node_red_batched",
         "hub_ttn_over_ceiling",
     }
     assert result["ratios"]["hub_over_ceiling"]["median"] is not None
