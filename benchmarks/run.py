@@ -452,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.hotpath_messages > 0:
         print("measuring the in-process hot path ...", flush=True)
         in_process = hotpath.measure(labs, messages[: args.hotpath_messages], repeats=5, by_format=False)
+        made = sum(len(lines) for lines in expectation.lines[: args.hotpath_messages])
+        if in_process["readings"] != made or in_process["dead_letters"]:
+            raise RuntimeError(f"the in-process pass made {in_process['readings']} readings, not {made}")
 
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)

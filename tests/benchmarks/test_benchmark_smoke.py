@@ -100,6 +100,10 @@ def test_hotpath_measures_and_profiles_without_judging_speed(labs, tmp_path):
     messages = build_messages(labs, "issue13", 60, start_ns=START_NS)
     result = hotpath.measure(labs, messages, repeats=2)
     assert result["messages"] == 60 and result["readings"] == expect(labs, messages).readings
+    assert result["dead_letters"] == 0
+    # Messages measured at any time are received after it, as the hub would: nothing refused as future.
+    recent = build_messages(labs, "issue13", 30, start_ns=START_NS + 10**17)
+    assert hotpath.measure(labs, recent, repeats=1, by_format=False)["dead_letters"] == 0
     assert set(result["us_per_msg"]) == {"median", "min", "max", "spread_pct"}
     assert set(result["by_format"]) == {"ttn-v3", "ngsi-ld", "senml"}
     out = tmp_path / "hot.json"
@@ -172,7 +176,8 @@ def test_a_tiny_benchmark_run_counts_every_reading_and_writes_its_json(tmp_path)
     latency = phases["latency"]
     assert latency["status"] == "ok" and latency["lost"] == 0 and latency["probes_found"] == latency["probes"] > 0
     assert set(latency["latency_ms"]) == {"p50", "p90", "p99", "max", "min"}
-    assert result["in_process"]["us_per_msg"]["median"] > 0
+    assert result["in_process"]["us_per_msg"]["median"] > 0 and result["in_process"]["dead_letters"] == 0
+    assert result["in_process"]["readings"] > 0
     assert set(result["ratios"]) == {
         "hub_over_ceiling",
         "workers_over_hub",
