@@ -58,6 +58,7 @@ GOAL_HUB_OVER_CEILING = 0.8
 TARGET_WORKERS_OVER_HUB = 1.6
 TARGET_HUB_OVER_NODE_RED = 4.0
 TARGET_P99_MS = 250.0
+TARGET_LATENCY_RATE = 1000.0
 TARGET_RSS_MB = 150.0
 
 
@@ -291,7 +292,11 @@ def targets(summary: dict[str, Any], ratio: dict[str, Any], notes: dict[str, str
         {
             "target": "p99 ≤ 250 ms at 1,000 msg/s",
             "measured": p99,
-            "verdict": _verdict(p99, p99 is not None and p99 <= TARGET_P99_MS),
+            # Only a run at the target's rate can meet or miss it.
+            "verdict": _verdict(
+                p99 if latency_rate and latency_rate >= 0.95 * TARGET_LATENCY_RATE else None,
+                p99 is not None and p99 <= TARGET_P99_MS,
+            ),
             "note": f"measured at {latency_rate:,.0f} msg/s" if latency_rate else "",
         },
         {
@@ -411,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--phases", default=",".join(PHASES), help=f"a subset of {','.join(PHASES)}")
     parser.add_argument("--workers", type=int, default=2, help="workers for the workers phase")
     parser.add_argument("--no-node-red", action="store_true", help="skip Node-RED even when node is installed")
-    parser.add_argument("--latency-rate", type=float, default=1000.0)
+    parser.add_argument("--latency-rate", type=float, default=TARGET_LATENCY_RATE)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument(
         "--broker-inflight",

@@ -135,13 +135,22 @@ def test_ratios_are_taken_within_a_round_and_targets_get_verdicts():
     summary = {
         "ceiling": rounds[0]["ceiling"],
         "hub": rounds[0]["hub"],
-        "latency": {"status": "ok", "latency_ms": {"p99": 180.0}, "lost": 0, "processes": []},
+        "latency": {
+            "status": "ok",
+            "latency_ms": {"p99": 180.0},
+            "rate_achieved_msg_s": 1000.0,
+            "lost": 0,
+            "processes": [],
+        },
     }
     rows = {row["target"][:12]: row for row in targets(summary, ratio, {"workers": "not available: x"})}
     assert rows["one worker ≥"]["verdict"] == "met"  # median of 0.6 and 0.4 is 0.5
     assert rows["two workers "]["verdict"] == "not measured"
     assert rows["≥ 4 × Node-R"]["verdict"] == "missed"  # median 3.6
     assert rows["p99 ≤ 250 ms"]["verdict"] == "met"
+    summary["latency"]["rate_achieved_msg_s"] = 100.0  # a p99 at another rate says nothing about the target
+    slow = {row["target"][:12]: row for row in targets(summary, ratio, {})}
+    assert slow["p99 ≤ 250 ms"]["verdict"] == "not measured"
     assert rows["zero reading"]["verdict"] == "met"
 
 
