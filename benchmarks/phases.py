@@ -12,6 +12,7 @@ is expected (the poll that first sees it, less half a poll interval).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -138,8 +139,6 @@ class BareConsumer(Consumer):
         return process
 
     def _read(self, process: subprocess.Popen[bytes]) -> None:
-        import json
-
         assert process.stdout is not None
         for raw in process.stdout:
             line = raw.decode().strip()

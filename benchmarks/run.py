@@ -403,6 +403,54 @@ def print_report(result: dict[str, Any]) -> None:
         print(f"{row['target']:<62} {shown:>9}  {row['verdict']}{goal}{note}")
 
 
+def _round(ctx: Context, consumers: list[Consumer], messages: list[MixMessage], number: int) -> dict[str, Any]:
+    """Publish the backlog once for every session, then let each consumer drain it in turn."""
+    runs: dict[str, dict[str, Any]] = {}
+    if not consumers:
+        return runs
+    print(f"round {number}: publishing the backlog of {len(messages):,} messages ...", flush=True)
+    report = publish([m.message for m in messages], ctx.broker.url, max_inflight=1000)
+    if report.acked != len(messages) or report.errors:
+        raise RuntimeError(f"the broker did not take the whole backlog: {report.as_dict()}")
+    for consumer in consumers:
+        database = f"r{number}_{consumer.key}"
+        ctx.influx.create_database(database)
+        print(f"round {number}: {consumer.title} drains its backlog ...", flush=True)
+        run = runs[consumer.key] = drain(ctx, consumer, database, round_number=number)
+        print(
+            f"  {run.get('status')}: {run.get('stored', 0):,}/{run.get('expected', 0):,} "
+            f"{consumer.counted} in {run.get('seconds', 0):.1f}s = {run.get('rate_msg_s', 0):,.0f} msg/s",
+            flush=True,
+        )
+        ctx.drop_database(database)
+    return runs
+
+
+def _latency(
+    ctx: Context, args: argparse.Namespace, labs: dict[str, LabConfig], weights: dict[str, float] | None
+) -> dict[str, Any]:
+    """A fresh hub, the mix published at a paced rate, latency from publishing to queryable."""
+    count = max(1, round(args.latency_rate * args.latency_seconds))
+    print(f"latency: {count:,} messages at a paced {args.latency_rate:g} msg/s ...", flush=True)
+    now_ms = time.time_ns() // 10**6 * 10**6
+    live = build_messages(labs, args.mix, count, start_ns=now_ms, seed=args.seed, weights=weights)
+    live_expectation = expect(labs, live)
+    hub = HubConsumer(
+        key="latency",
+        title="one hub at a paced rate",
+        labs_dir=LABS_DIR,
+        client_prefix="bench-latency",
+        topic_filters=Router(labs).topic_filters,
+        messages=count,
+        expected=live_expectation.points,
+    )
+    hub.measurements = live_expectation.measurements
+    ctx.influx.create_database("latency")
+    result = latency.run(ctx, hub, "latency", live, live_expectation, rate=args.latency_rate, probe_every=25)
+    print(f"  {result.get('status')}: latency {result.get('latency_ms')}", flush=True)
+    return result
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -479,57 +527,20 @@ def main(argv: list[str] | None = None) -> int:
         consumers = _consumers(args, labs, messages, expectation, work_dir, notes)
         influx = InfluxDB1(free_port(), work_dir / "influxdb")
         broker = BenchBroker(work_dir / "mosquitto", limits)
+        ctx = Context(broker=broker, influx=influx, work_dir=work_dir, stall_s=args.stall_s)
         try:
             influx.start()
             broker.start()
-            ctx = Context(broker=broker, influx=influx, work_dir=work_dir, stall_s=args.stall_s)
             for consumer in consumers:
                 print(f"creating the persistent session of {consumer.title} ...", flush=True)
                 influx.create_database(f"setup_{consumer.key}")
                 create_session(ctx, consumer, f"setup_{consumer.key}")
                 ctx.drop_database(f"setup_{consumer.key}")
-            for number in range(1, args.rounds + 1):
-                runs: dict[str, dict[str, Any]] = {}
-                if consumers:
-                    print(f"round {number}: publishing the backlog of {len(messages):,} messages ...", flush=True)
-                    report = publish([m.message for m in messages], broker.url, max_inflight=1000)
-                    if report.acked != len(messages) or report.errors:
-                        raise RuntimeError(f"the broker did not take the whole backlog: {report.as_dict()}")
-                for consumer in consumers:
-                    database = f"r{number}_{consumer.key}"
-                    influx.create_database(database)
-                    print(f"round {number}: {consumer.title} drains its backlog ...", flush=True)
-                    run = drain(ctx, consumer, database, round_number=number)
-                    runs[consumer.key] = run
-                    print(
-                        f"  {run.get('status')}: {run.get('stored', 0):,}/{run.get('expected', 0):,} "
-                        f"{consumer.counted} in {run.get('seconds', 0):.1f}s = {run.get('rate_msg_s', 0):,.0f} msg/s",
-                        flush=True,
-                    )
-                    ctx.drop_database(database)
-                rounds.append(runs)
+            rounds = [_round(ctx, consumers, messages, number) for number in range(1, args.rounds + 1)]
             if "latency" in args.phases and args.latency_seconds > 0 and args.latency_rate > 0:
-                count = max(1, round(args.latency_rate * args.latency_seconds))
-                print(f"latency: {count:,} messages at a paced {args.latency_rate:g} msg/s ...", flush=True)
-                live = build_messages(labs, args.mix, count, start_ns=time.time_ns() // 10**6 * 10**6, seed=args.seed)
-                live_expectation = expect(labs, live)
-                hub = HubConsumer(
-                    key="latency",
-                    title="one hub at a paced rate",
-                    labs_dir=LABS_DIR,
-                    client_prefix="bench-latency",
-                    topic_filters=Router(labs).topic_filters,
-                    messages=count,
-                    expected=live_expectation.points,
-                )
-                hub.measurements = live_expectation.measurements
-                influx.create_database("latency")
-                extra["latency"] = latency.run(
-                    ctx, hub, "latency", live, live_expectation, rate=args.latency_rate, probe_every=25
-                )
-                lat = extra["latency"]
-                print(f"  {lat.get('status')}: latency {lat.get('latency_ms')}", flush=True)
+                extra["latency"] = _latency(ctx, args, labs, weights)
         finally:
+            ctx.http.close()
             for name, process in (("broker", broker.process), ("influxd", influx.process)):
                 if process is not None:
                     peak = peak_rss_bytes(process.pid)
