@@ -174,8 +174,11 @@ class BatchWriter:
                 if self._give_up_at is not None and time.monotonic() > self._give_up_at:
                     log.error("shutting down with %d lines unwritten and unacked: %s", len(lines), exc)
                     return None
-                # Interrupted by a stop: then spool (or give up) at once rather than sleep on.
-                self._stopping.wait(max(backoff, exc.retry_after_s or 0.0))
+                delay = max(backoff, exc.retry_after_s or 0.0)
+                if self._give_up_at is None:
+                    self._stopping.wait(delay)  # a stop ends the wait: then spool (or give up) at once
+                else:
+                    time.sleep(max(0.0, min(delay, self._give_up_at - time.monotonic())))
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
             self._note_success()
