@@ -156,7 +156,7 @@ class BatchWriter:
         """Write (or spool, when InfluxDB has been failing too long). The lines InfluxDB refused; None: gave up
         at shutdown, with nothing stored."""
         if self._spool is not None and self._spool.depth:
-            self._spool_batch(batch, lines, "older batches are still spooled")  # keep them in order behind those
+            self._spool_batch(batch, lines, None)  # keep them in order behind the older batches
             return []
         backoff = 0.2
         failing_since = time.monotonic()
@@ -185,13 +185,17 @@ class BatchWriter:
             self._stats.batch_written(len(lines) - len(rejections), time.perf_counter() - started)
             return rejections
 
-    def _spool_batch(self, batch: list[Envelope], lines: list[str], why: str) -> None:
+    def _spool_batch(self, batch: list[Envelope], lines: list[str], why: str | None) -> None:
+        """Commit the batch to the spool. ``why`` None: it queues behind older spooled batches (logged at debug)."""
         assert self._spool is not None
         if not self._spool.depth:
             self._drained = [0, 0]
         self._spool.append(lines, message_refs(batch), time.time_ns())
         self._stats.spool_depth = self._spool.depth
-        log.warning("spooled %d lines to disk (spool depth %d): %s", len(lines), self._spool.depth, why)
+        if why is None:
+            log.debug("spooled %d lines behind older batches (spool depth %d)", len(lines), self._spool.depth)
+        else:
+            log.warning("spooled %d lines to disk (spool depth %d): %s", len(lines), self._spool.depth, why)
 
     def _rejection_letters(
         self, rejections: list[LineRejection], lines: Sequence[str], messages: Sequence[MessageRef]

@@ -404,7 +404,7 @@ class V2Writer(HttpLineWriter):
             url,
             "/api/v2/write",
             params={"org": org, "bucket": bucket, "precision": "ns"},
-            headers={"Authorization": f"Token {token}"},
+            headers={"Authorization": f"Token {token}"} if token else {},
             timeout_s=timeout_s,
         )
 

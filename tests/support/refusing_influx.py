@@ -22,6 +22,14 @@ from dataclasses import dataclass, field
 
 from hub.store.writers import WriteError, classify_answer
 
+CONFLICT = (
+    'field type conflict: input field "value" on measurement "temperature" is type float, '
+    "already exists as type integer"
+)
+IOX_CONFLICT = (
+    "invalid column type for column 'value', expected iox::column_type::field::integer, "
+    "got iox::column_type::field::float"
+)
 STYLES = ("v1", "v1-parse", "v2", "v3", "serverless", "v2-whole")
 
 
@@ -52,7 +60,7 @@ class RefusingInflux:
         self.stored.extend(line for line in lines if not self.is_poison(line))
         if not bad:
             return
-        conflict = 'field type conflict: input field "value" on measurement "temperature" is type float, already exists as type integer'
+        conflict = CONFLICT
         if self.style == "v1":
             raise _answer(400, {"error": f"partial write: {conflict} dropped={len(bad)}"})
         if self.style == "v1-parse":
@@ -66,7 +74,7 @@ class RefusingInflux:
                 {
                     "original_line": lines[n - 1],
                     "line_number": n,
-                    "error_message": "invalid column type for column 'value', expected iox::column_type::field::integer, got iox::column_type::field::float",
+                    "error_message": IOX_CONFLICT,
                 }
                 for n in bad
             ]
