@@ -166,7 +166,7 @@ class BatchWriter:
                 rejections = write_exactly(self._writer, lines)
             except TransientWriteError as exc:
                 self._stats.retry()
-                self._note_failure(exc)
+                self._note_failure(exc, failing_since)
                 failing_for = time.monotonic() - failing_since
                 if self._spool is not None and (failing_for >= self._spool_after_s or self._stopping.is_set()):
                     self._spool_batch(batch, lines, f"InfluxDB failing for {failing_for:.1f}s: {exc}")
@@ -230,12 +230,13 @@ class BatchWriter:
 
     # --- InfluxDB failing and recovering -------------------------------------------------------
 
-    def _note_failure(self, exc: TransientWriteError) -> None:
-        """Log the first failure of a kind at once (a held one as an error), then a reminder now and then."""
+    def _note_failure(self, exc: TransientWriteError, since: float) -> None:
+        """Log the first failure of a kind at once (a held one as an error), then a reminder now and then.
+        ``since``: when the failed attempt (or the first of this batch's attempts) began."""
         now = time.monotonic()
         self._stats.write_failing = exc.answer.value
         if self._failing is None:
-            self._failing_since = now
+            self._failing_since = since
         changed = self._failing is None or self._failing.answer is not exc.answer
         self._failing = exc
         if not changed and now - self._failure_logged_at < FAILURE_REMINDER_S:
@@ -243,13 +244,13 @@ class BatchWriter:
             return
         self._failure_logged_at = now
         elapsed = now - self._failing_since
-        since = f" for {elapsed:.0f}s" if elapsed >= 1 else ""
+        lasting = f" for {elapsed:.0f}s" if elapsed >= 1 else ""
         hint = f" ({exc.hint})" if exc.hint else ""
         then = f"spooling to disk after {self._spool_after_s:g}s" if self._spool is not None else "acks held"
         if exc.held:
-            log.error("InfluxDB write failed%s; held, never dropped: %s%s; %s", since, exc, hint, then)
+            log.error("InfluxDB write failed%s; held, never dropped: %s%s; %s", lasting, exc, hint, then)
         else:
-            log.warning("InfluxDB write failed%s; retrying with backoff: %s%s; %s", since, exc, hint, then)
+            log.warning("InfluxDB write failed%s; retrying with backoff: %s%s; %s", lasting, exc, hint, then)
 
     def _note_success(self) -> None:
         if self._failing is not None:
@@ -278,11 +279,12 @@ class BatchWriter:
         if batch is None:
             return False
         started = time.perf_counter()
+        attempted = time.monotonic()
         try:
             rejections = write_exactly(self._writer, batch.lines)
         except TransientWriteError as exc:
             self._stats.retry()
-            self._note_failure(exc)
+            self._note_failure(exc, attempted)
             wait = max(self._drain_backoff_s, exc.retry_after_s or 0.0)
             self._next_drain_at = time.monotonic() + wait
             self._drain_backoff_s = min(self._drain_backoff_s * 2, self._max_backoff_s)

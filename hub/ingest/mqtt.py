@@ -125,8 +125,9 @@ class MqttConsumer:
         self._connected = threading.Event()
         # Held while a message is handed on, so that once stop_accepting returns nothing more is.
         self._accept_lock = threading.Lock()
-        self._barrier_mid: int | None = None
-        self._barrier_passed = threading.Event()
+        # UNSUBACKs received, by mid (the broker may answer before unsubscribe() has returned the mid).
+        self._unsubacks: set[int] = set()
+        self._unsubacked = threading.Condition()
         self._disconnected = threading.Event()
         # Messages that arrived after stop_accepting: left unacked, so the broker redelivers them.
         self.left_for_redelivery = 0
@@ -211,8 +212,11 @@ class MqttConsumer:
         was_connected = self.connected
         if was_connected:
             result, mid = self.client.unsubscribe(_BARRIER_FILTER.format(client_id=self.client_id))
-            self._barrier_mid = mid
-            if result == mqtt.MQTT_ERR_SUCCESS and not self._barrier_passed.wait(timeout_s):
+            with self._unsubacked:
+                confirmed = result == mqtt.MQTT_ERR_SUCCESS and self._unsubacked.wait_for(
+                    lambda: mid in self._unsubacks, timeout_s
+                )
+            if not confirmed:
                 log.warning("the broker did not confirm the last acks within %.0fs; it may redeliver some", timeout_s)
         self.client.disconnect()
         if was_connected:
@@ -272,8 +276,9 @@ class MqttConsumer:
         _reason_codes: list[ReasonCode],
         _properties: Properties | None,
     ) -> None:
-        if mid == self._barrier_mid:
-            self._barrier_passed.set()
+        with self._unsubacked:
+            self._unsubacks.add(mid)
+            self._unsubacked.notify_all()
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         log.warning("MQTT connection to %s failed; retrying", self.target.redacted())

@@ -70,7 +70,6 @@ _HINTS = {
     Answer.NOT_FOUND: "the database (bucket, org or retention policy) does not exist: did InfluxDB come back with an "
     "empty data directory? Create it, or set CITYLAB_INFLUX_CREATE_DATABASE=true (v1) to let the hub create it",
     Answer.REFUSED: "InfluxDB refuses the request itself, not the data: check CITYLAB_INFLUX_URL and _API",
-    Answer.TIMEOUT: "InfluxDB accepted the connection but did not answer: hung or overloaded",
 }
 
 
