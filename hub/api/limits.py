@@ -35,25 +35,43 @@ class BodyLimit:
             await response(scope, receive, send)
             return
         received = 0
+        has_body = (declared or 0) > 0 or _header(scope, b"transfer-encoding") is not None
+        body_read = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, body_read
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     # Rendered as a problem document by the app's HTTPException handler.
                     raise HTTPException(413, self._too_large(), headers={"Connection": "close"})
+                body_read = not message.get("more_body", False)
             return message
 
-        await self.app(scope, counted, send)
+        async def closing(message: Message) -> None:
+            # Refused before its body was read (a wrong token, say): close the connection rather than
+            # let the server read, and throw away, the rest of the upload.
+            if message["type"] == "http.response.start" and message["status"] >= 400 and has_body and not body_read:
+                headers = [(name, value) for name, value in message.get("headers", []) if name != b"connection"]
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, counted, closing)
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return bytes(value)
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return -1
-    return None
+    value = _header(scope, b"content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return -1

@@ -105,13 +105,14 @@ class BatchWriter:
         while True:
             batch = self._gather()
             extra = self._extra_lines() if self._extra_lines is not None else []
-            if self._stopping.is_set() and self._queue.empty() and self._final_lines is not None:
+            last = self._stopping.is_set() and self._queue.empty()
+            if last and self._final_lines is not None:
                 extra += self._final_lines()  # the last counters go out with the last batch
             if (batch or extra) and not self._flush(batch, extra):
                 self._gave_up = True
                 return  # gave up at shutdown: unacked messages will be redelivered
             self._drain_spool()
-            if self._stopping.is_set() and self._queue.empty():
+            if last:
                 return  # what is still spooled drains after the next start
 
     def _gather(self) -> list[Envelope]:

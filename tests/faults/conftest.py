@@ -59,9 +59,8 @@ def uplinks(prefix: str, count: int, *, when: str = "2026-01-10T{hour:02d}:{minu
     for index in range(count):
         hour, rest = divmod(index, 3600)
         minute, second = divmod(rest, 60)
-        made.append(
-            Uplink(f"{prefix}-{index}", when.format(hour=hour, minute=minute, second=second), index + 0.5, index + 1.25)
-        )
+        stamp = when.format(hour=hour, minute=minute, second=second)
+        made.append(Uplink(f"{prefix}-{index}", stamp, index % 40 + 0.5, index % 100 + 1.25))  # plausible values
     return made
 
 
