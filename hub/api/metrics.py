@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from hub.api.state import DeadLetterAccess
 from hub.ingest.stats import IngestStats
+from hub.store.writers import HELD, Answer
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
@@ -77,6 +78,18 @@ def _ingest_metrics(ingest: IngestService) -> Iterator[Metric]:
     )
     yield GaugeMetricFamily(
         "citylab_mqtt_connected", "1 while the ingest service is connected to MQTT", value=1 if ingest.connected else 0
+    )
+    failing = stats.write_failing
+    yield GaugeMetricFamily(
+        "citylab_write_failing", "1 while InfluxDB writes fail (retried, then spooled)", value=1 if failing else 0
+    )
+    # Held: InfluxDB refuses the hub's credentials, the database is missing, or the request is refused. Nothing
+    # is dropped, but only an operator can fix it: alert on this one.
+    held = failing is not None and Answer(failing) in HELD
+    yield GaugeMetricFamily(
+        "citylab_write_held",
+        "1 while writes are held by an answer only an operator can fix (401/403, 404, another 4xx); see the log",
+        value=1 if held else 0,
     )
 
 
