@@ -395,8 +395,9 @@ class V1Writer(HttpLineWriter):
 class V2Writer(HttpLineWriter):
     """``POST /api/v2/write?org=&bucket=&precision=ns`` with a token (InfluxDB 1.8+, 2.x, 3.x, Cloud).
 
-    Plain HTTP rather than influxdb-client's write API: that one drops the body of a 2xx answer (where
-    InfluxDB Cloud Serverless names rejected points) and the ``Retry-After`` of a 429 or 503."""
+    Plain HTTP, as for v1, rather than influxdb-client's write API: that one discards the body of a 2xx
+    answer (where InfluxDB Cloud Serverless names rejected points), and one HTTP path for both APIs keeps
+    the timeout, ``Retry-After`` and the reading of answers the same."""
 
     def __init__(self, url: str, *, token: str, org: str, bucket: str, timeout_s: float = 5.0) -> None:
         super().__init__(

@@ -188,3 +188,26 @@ def test_sigterm_under_load_acks_everything_it_handled(
     assert count(client, "temperature") == total
     assert dead_letters(tmp_path / "data") == []
     client.close()
+
+
+def test_kill_9_of_the_hub_during_a_publish_loses_nothing(
+    own_influx: InfluxDB1, hub_factory, broker: Mosquitto, tmp_path: Path
+) -> None:
+    """A crash of the hub itself: what it had not acked stays with its session and comes again."""
+    client = InfluxQLClient(own_influx.url, "faults")
+    env = {"CITYLAB_INFLUX_BUCKET": "faults", "CITYLAB_MQTT_CLIENT_ID": unique_client_id()}
+    hub = hub_factory(influx_url=own_influx.url, extra_env=env)
+    total = 1500
+    publisher = threading.Thread(
+        target=publish_all, args=(broker.port, [u.message() for u in uplinks("kill", total)]), daemon=True
+    )
+    publisher.start()
+    wait_until(lambda: count(client, "pm25") >= 200, 30, "the hub busy with the stream")
+    hub.signal(signal.SIGKILL)
+    assert hub.process is not None and hub.process.wait(10) == -signal.SIGKILL
+    publisher.join(60)
+    hub_factory(influx_url=own_influx.url, extra_env=env)
+    wait_until(lambda: count(client, "pm25") == total, 30, "every reading after the restart")
+    assert count(client, "temperature") == total
+    assert dead_letters(tmp_path / "data") == []
+    client.close()

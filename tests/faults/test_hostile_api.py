@@ -126,7 +126,7 @@ def upload(port: int, headers: dict[str, str], body: Iterator[bytes], *, chunked
             break
         rest += data
     sock.close()
-    sender.join(5)
+    sender.join(0.5)  # a sender still trickling is a daemon thread: left to end on its own
     return Upload(int(status_line.split()[1]), parsed, rest[:length], sent_before_answer, elapsed)
 
 
