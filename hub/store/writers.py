@@ -149,6 +149,8 @@ class InfluxWriter(Protocol):
 _DATA_WORDS = (
     "partial write",
     "unable to parse",
+    "failed to parse",
+    "line protocol",
     "field type conflict",
     "invalid column type",
     "retention",
@@ -212,7 +214,7 @@ def line_reason(message: str) -> str:
         for prefix in _PREFIXES:
             if reason.startswith(prefix):
                 reason, changed = reason[len(prefix) :], True
-    return reason or message
+    return reason or message.strip()
 
 
 def _named_lines(body: _Body) -> list[NamedLine]:
@@ -286,7 +288,7 @@ def _rejected(summary: str, status: int, parsed: _Body, named: list[NamedLine]) 
     return RejectedPointsError(
         summary,
         status=status,
-        reason=line_reason(parsed.message),
+        reason=line_reason(parsed.message) or f"InfluxDB answered {status} without a reason",
         named=named,
         dropped=int(dropped.group(1)) if dropped else None,
         measurement=measurement.group(1).replace('\\"', '"') if measurement else None,
