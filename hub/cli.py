@@ -42,6 +42,11 @@ COMMANDS = [
     Command(
         "simulate", "simulators.command", "simulate every lab's devices in its native format and publish them to MQTT"
     ),
+    Command(
+        "export",
+        "hub.commands.export",
+        "write daily CSV files per city and quantity and a DCAT-AP 3 catalogue (docs/interoperability.md)",
+    ),
 ]
 
 

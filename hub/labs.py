@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from adapters import CodecNotFoundError, get_codec
 from core.model import KeyMapping, KeyMeaning
 from core.names import MAX_SLUG_LENGTH, SLUG_PATTERN
+from hub.forward.config import NgsiLdForward
 from hub.resolver import KeyResolver
 from hub.topics import TopicFilterError, overlap, validate_filter
 from hub.vocabulary import load_vocabulary
@@ -113,6 +114,8 @@ class LabConfig(_Strict):
     mqtt_username: Slug | None = None
     description: str = ""
     sources: list[Source] = Field(min_length=1)
+    # Optional: push the lab's latest entities to its city's NGSI-LD broker (hub/forward/config.py).
+    forward: NgsiLdForward | None = None
 
     @field_validator("timezone")
     @classmethod

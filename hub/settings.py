@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # Largest request body the API reads (replay's); a larger one is refused before it is read.
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # The public page (docs/web.md). Its maps draw a basemap the hub ships; a raster tile URL
+    # ({z}/{x}/{y}) is for online use only, since the browser then loads tiles from that host.
+    web_tile_url: str | None = Field(default=None, pattern=r"^https?://[^\s\"'<>]*\{z\}[^\s\"'<>]*$")
+    web_tile_attribution: str = "© OpenStreetMap contributors"
+
     @model_validator(mode="after")
     def _read_secret_files(self) -> Settings:
         if self.influx_token is None and self.influx_token_file is not None:

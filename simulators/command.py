@@ -300,7 +300,8 @@ def _as_json(message: SimMessage) -> dict[str, object]:
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    # soft_wrap: a log file or pipe gets whole lines, never text hard-wrapped at 80 columns.
+    return Console(stderr=True, soft_wrap=True)
 
 
 def _bad_input(exc: Exception) -> int:

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,16 +26,18 @@ from types import FrameType
 import httpx
 from rich.console import Console
 
+from hub.api.paths import API_PREFIX
 from hub.devstack import DevStackError, free_port, local_stack
 from hub.labs import LabConfig, LabConfigError, load_labs
-from simulators.faults import Faults
+from simulators.faults import FAULT_KINDS, Faults
 from simulators.fleet import build_fleet
-from simulators.progress import ProgressDisplay
+from simulators.progress import PLAIN_EVERY_S, ProgressDisplay
 from simulators.publisher import PublishError, publish
 
 _NS_PER_S = 1_000_000_000
 _DAY_NS = 86400 * _NS_PER_S
 DEMO_MARKER = ".citylab-demo"
+_MESSAGES_TOTAL = re.compile(r"^citylab_messages_total(?:\{[^}]*\})? ([0-9.e+]+)$", re.MULTILINE)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("var/demo"),
         help="where the demo's broker, database and hub keep their files (an earlier demo's are emptied at start)",
     )
-    parser.add_argument("--labs", type=Path, default=Path("labs"), help="labs directory")
+    parser.add_argument("--labs", type=Path, default=Path("labs"), help="labs directory (default labs)")
     parser.add_argument("--days", type=float, default=7.0, help="days of history to backfill (default 7)")
     parser.add_argument(
         "--backfill-interval",
@@ -59,14 +62,37 @@ def _parser() -> argparse.ArgumentParser:
         default=30.0,
         help="mean seconds between a device's live reports (default 30, so dashboards move)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--faults", default="", help="fault kinds for the live phase, e.g. malformed,late")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed: the same seed gives the same data (default 0)"
+    )
+    parser.add_argument(
+        "--faults",
+        default="",
+        help=f"fault kinds for the live phase, comma-separated, or 'all': {', '.join(FAULT_KINDS)} (default: none)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=None,
+        help="the port of the hub's page and HTTP API on 127.0.0.1 (default: a free port)",
+    )
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is not between 1 and 65535")
+    return port
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=True)
+    # soft_wrap: a log file or pipe gets whole lines, so URLs and commands stay copyable.
+    console = Console(stderr=True, soft_wrap=True)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -105,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 @contextlib.contextmanager
 def _hub(args: argparse.Namespace, mqtt_url: str, influx_url: str, console: Console) -> Iterator[str | None]:
     """``citylab serve`` as a child in its own session, so Ctrl-C reaches us first and we stop it in order."""
-    api_port = free_port() if importlib.util.find_spec("hub.api") is not None else None
+    api_port = (args.port or free_port()) if importlib.util.find_spec("hub.api") is not None else None
     env = {
         **os.environ,
         "CITYLAB_MQTT_URL": mqtt_url,
@@ -133,6 +159,9 @@ def _hub(args: argparse.Namespace, mqtt_url: str, influx_url: str, console: Cons
         if api_url is not None and not _wait_for_http(f"{api_url}/health", 15):
             console.print("[yellow]the HTTP API did not answer; see the hub log[/]")
             api_url = None
+        if api_url is not None:
+            # First, so a person can open the page at once and watch it fill.
+            console.print(f"[bold green]The hub's page:[/] {api_url}/  (it fills while the history loads)")
         yield api_url
     finally:
         if process.poll() is None:
@@ -157,8 +186,11 @@ def _run(
     for skipped in fleet.skipped:
         console.print(f"[yellow]not simulated[/]: {skipped.lab}: {skipped.reason}")
     cities = sorted({d.lab.city for d in fleet.devices})
+    # Devices as the hub stores (and /devices lists) them: a SensorThings thing's datastreams are one device.
+    devices = len(fleet.stored_devices)
+    streams = f" ({len(fleet.devices)} data streams)" if len(fleet.devices) != devices else ""
     console.print(
-        f"[bold]{len(fleet.devices)} devices[/] in {len(fleet.labs)} labs, {len(cities)} cities: {', '.join(cities)}"
+        f"[bold]{devices} devices[/]{streams} in {len(fleet.labs)} labs, {len(cities)} cities: {', '.join(cities)}"
     )
 
     now_ns = time.time_ns()
@@ -178,9 +210,13 @@ def _run(
     )
     if stop.is_set():
         return 0
+    if api_url is not None:
+        # The broker has them all; "full of data" only once the hub has taken them in too.
+        _wait_for_ingest(api_url, report.acked, stop, console)
 
     _where_to_look(console, mqtt_url, influx_url, api_url, args.data_dir)
     live_fleet = build_fleet(labs, seed=args.seed + 1, faults=Faults.parse(args.faults))
+    console.print(f"Simulating live until Ctrl-C: progress every {PLAIN_EVERY_S:.0f}s when not on a terminal.\n")
     with ProgressDisplay("live", total=None, console=console) as display:
         report = publish(
             live_fleet.live(time.time_ns(), interval_s=args.live_interval),
@@ -195,18 +231,21 @@ def _run(
 
 
 def _where_to_look(console: Console, mqtt_url: str, influx_url: str, api_url: str | None, data_dir: Path) -> None:
-    console.print("\n[bold green]The hub is full of data.[/] Where to look:")
+    if api_url is not None:
+        console.print(f"\n[bold green]The hub is full of data.[/] Open its page: {api_url}/")
+        console.print("Also:")
+        console.print(f"  HTTP API: {api_url}{API_PREFIX}  (OpenAPI docs at {api_url}/docs)")
+        console.print(f"    e.g. curl '{api_url}{API_PREFIX}/compare?quantity=pm25&cities=bergen,oslo&every=1h'")
+    else:
+        console.print("\n[bold green]The hub is full of data.[/] Where to look:")
     console.print(f"  InfluxDB (v1 API, database citylab): {influx_url}")
     console.print(
         f"    e.g. curl -G {influx_url}/query --data-urlencode db=citylab "
         "--data-urlencode 'q=SELECT mean(value) FROM pm25 WHERE time > now() - 1d GROUP BY city'"
     )
-    if api_url is not None:
-        console.print(f"  HTTP API: {api_url}/api/v1  (OpenAPI docs at {api_url}/docs)")
     console.print(f"  MQTT broker: {mqtt_url}")
     console.print(f"  Hub log and dead letters: {data_dir}/hub.log, {data_dir}/hub/deadletters.sqlite3")
     console.print("  Grafana dashboards come with Docker: docker compose up (see README)")
-    console.print("Simulating live until Ctrl-C.\n")
 
 
 def _wait_for_log(process: subprocess.Popen[bytes], log_path: Path, text: str, timeout_s: float) -> None:
@@ -220,6 +259,26 @@ def _wait_for_log(process: subprocess.Popen[bytes], log_path: Path, text: str, t
             )
         time.sleep(0.1)
     raise RuntimeError(f"citylab serve did not connect in {timeout_s:.0f}s; see {log_path}")
+
+
+def _hub_messages(api_url: str) -> float | None:
+    """Messages the hub has handled so far, from its /metrics (None when it can't be read)."""
+    with contextlib.suppress(httpx.HTTPError):
+        text = httpx.get(f"{api_url}/metrics", timeout=5).text
+        return sum(float(match) for match in _MESSAGES_TOTAL.findall(text))
+    return None
+
+
+def _wait_for_ingest(
+    api_url: str, expected: int, stop: threading.Event, console: Console, timeout_s: float = 180
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    handled = _hub_messages(api_url)
+    while handled is not None and handled < expected and time.monotonic() < deadline and not stop.is_set():
+        stop.wait(0.5)
+        handled = _hub_messages(api_url)
+    if handled is not None and handled < expected:
+        console.print(f"[yellow]the hub has handled {handled:.0f} of {expected} messages so far; it goes on[/]")
 
 
 def _wait_for_http(url: str, timeout_s: float) -> bool:

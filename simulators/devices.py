@@ -111,7 +111,15 @@ def _fleet_data() -> dict[str, Any]:
 
 def climate_for(lab: LabConfig) -> CityClimate:
     city = _fleet_data().get("cities", {}).get(lab.city, {})
-    return CityClimate(key=lab.city, lat=lab.location.lat, zone=lab.zone, tide_m=float(city.get("tide_m", 0.2)))
+    mean, july, january = city.get("annual_mean_c"), city.get("july_mean_c"), city.get("january_mean_c")
+    return CityClimate(
+        key=lab.city,
+        lat=lab.location.lat,
+        zone=lab.zone,
+        tide_m=float(city.get("tide_m", 0.2)),
+        normal_mean_c=float(mean) if mean is not None else None,
+        normal_amplitude_c=(float(july) - float(january)) / 2 if july is not None and january is not None else None,
+    )
 
 
 def devices_for(lab: LabConfig) -> list[Device]:

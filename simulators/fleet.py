@@ -88,6 +88,11 @@ class Fleet:
     def labs(self) -> list[str]:
         return sorted({d.lab.lab for d in self.devices})
 
+    @property
+    def stored_devices(self) -> list[tuple[str, str]]:
+        """(lab, device id) as the hub stores them: several SensorThings datastreams are one device."""
+        return sorted({(d.lab.lab, d.device.hub_id) for d in self.devices})
+
     def device_faults(self, device: SimDevice) -> frozenset[str]:
         return frozenset(self._device_faults.get(device.key, ()))
 
@@ -106,17 +111,34 @@ class Fleet:
         return self._merged(start_ns, None, interval_s)
 
     def load(self, start_ns: int, rate: float, seconds: float) -> Iterator[SimMessage]:
-        """``rate`` messages per second for ``seconds``: the devices in a fixed round robin, a stable mix."""
+        """``rate`` messages per second for ``seconds``: the devices in a fixed round robin, a stable mix.
+
+        Faults apply as in the other modes: message faults hit ``faults.rate`` of the slots (a
+        duplicate adds its resend, a late or out-of-order message moves back in the sending
+        order), and device faults start a third of the way in (a silent device's slots stay empty).
+        """
         total = round(rate * seconds)
         step_ns = max(1, round(_NS_PER_S / rate))
+        round_ns = step_ns * max(1, len(self.devices))
+        fault_start = start_ns + total * step_ns // 3
         counters = [0] * len(self.devices)
+        pending: list[tuple[int, int, SimMessage]] = []  # (send_at, order, message)
+        order = itertools.count()
         for index in range(total):
             slot = index % len(self.devices)
             device = self.devices[slot]
             # Whole milliseconds: every format can state them exactly.
             time_ns = (start_ns + index * step_ns) // 1_000_000 * 1_000_000
             counters[slot] += 1
-            yield self._message(device, time_ns, counters[slot], _rng(self.seed, device.key, "load", index))
+            active = self.device_faults(device) if time_ns >= fault_start else frozenset()
+            if "silent" not in active:
+                rng = _rng(self.seed, device.key, "load", index)
+                for message in self._faulty_messages(device, time_ns, round_ns, counters[slot], rng, active):
+                    heapq.heappush(pending, (message.send_at_ns, next(order), message))
+            while pending and pending[0][0] <= time_ns:
+                yield heapq.heappop(pending)[2]
+        while pending:
+            yield heapq.heappop(pending)[2]
 
     def _merged(self, start_ns: int, end_ns: int | None, interval_s: float | None) -> Iterator[SimMessage]:
         streams = [self._device_stream(device, start_ns, end_ns, interval_s) for device in self.devices]

@@ -49,20 +49,31 @@ def _clamp(value: float, low: float, high: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class CityClimate:
-    """What makes one city's weather its own: its latitude sets the seasonal baseline."""
+    """What makes one city's weather its own: its climate normals, else its latitude, set the seasonal baseline.
+
+    Latitude alone is wrong on a coast: the Gulf Stream keeps west-coast Bergen and Stavanger
+    milder in winter than Oslo further east, with a smaller swing between summer and winter.
+    So a city's own normals (``simulators/data/fleets.yaml``) win over the latitude rule.
+    """
 
     key: str  # seeds the city's weather, so two cities never share a front by accident
     lat: float
     zone: ZoneInfo
     tide_m: float = 0.2  # half range of the astronomical tide at the city's harbour
+    normal_mean_c: float | None = None  # the city's annual mean temperature
+    normal_amplitude_c: float | None = None  # half the difference between July and January means
 
     @property
     def annual_mean_c(self) -> float:
+        if self.normal_mean_c is not None:
+            return self.normal_mean_c
         # About 8 °C at 56° N (Aarhus), 5 °C at 64° N (Reykjavik), 3 °C at 70° N (Tromsø).
         return 30.0 - 0.39 * self.lat
 
     @property
     def seasonal_amplitude_c(self) -> float:
+        if self.normal_amplitude_c is not None:
+            return self.normal_amplitude_c
         return 7.5 + 0.08 * (self.lat - 55.0)
 
 

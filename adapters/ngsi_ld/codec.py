@@ -38,6 +38,7 @@ _RESERVED = {
     "address",
     "name",
     "source",
+    "dataProvider",
 }
 
 

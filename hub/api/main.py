@@ -11,11 +11,15 @@ from fastapi.openapi.utils import get_openapi
 
 from hub.api.limits import BodyLimit
 from hub.api.metrics import make_registry
+from hub.api.paths import API_PREFIX
 from hub.api.problems import Problem, install_problem_handlers
 from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings
 from hub.api.state import ApiState, DeadLetterAccess, make_influxql
+from hub.ngsi.routes import install_ngsi_ld
+from hub.opendata.routes import install_open_data
 from hub.read import LabCatalog, Limits
 from hub.settings import Settings
+from hub.web import install_web
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
@@ -31,8 +35,6 @@ always needs CITYLAB_API_ADMIN_TOKEN. See docs/api.md.
 
 
 REPLAY_OPERATION = "replay_dead_letters"
-# Every JSON resource lives under this prefix.
-API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings, *, ingest: IngestService | None = None) -> FastAPI:
@@ -64,7 +66,10 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     app.include_router(health.router)
     for module in (labs, devices, quantities, readings, compare, deadletters):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_ngsi_ld(app)  # NGSI-LD at /ngsi-ld/v1
+    install_open_data(app)  # /open-data/
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
+    install_web(app)  # the public page at /, and /docs from local assets
     return app
 
 

@@ -26,9 +26,10 @@ from tests.codecs.support import (
     process,
     well_formed,
 )
+from tests.conftest import example_budget
 
 FORMATS = sorted(codecs())
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=example_budget(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 _CONTEXTS: dict[tuple[str, str], DecodeContext] = {}

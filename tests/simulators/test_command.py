@@ -93,3 +93,25 @@ def test_load_mode_publishes_the_requested_count_and_reports_it(broker):
     assert sum(report["by_lab"].values()) == 1000
     assert set(report["by_lab"]) == {lab for lab in load_labs(ROOT / "labs")}
     assert 100 < report["rate_per_s"] <= 600
+
+
+def test_load_mode_injects_the_faults_it_is_asked_for():
+    clean = simulate("load", "--rate", "200", "--seconds", "2", "--dry-run")
+    faulty = simulate("load", "--rate", "200", "--seconds", "2", "--dry-run", "--faults", "all", "--fault-rate", "0.3")
+    assert clean.returncode == faulty.returncode == 0, faulty.stderr
+    clean_lines = [json.loads(line) for line in clean.stdout.splitlines()]
+    faulty_lines = [json.loads(line) for line in faulty.stdout.splitlines()]
+    assert len(clean_lines) == 400 and not any(line["faults"] for line in clean_lines)
+    kinds = {kind for line in faulty_lines for kind in line["faults"]}
+    assert {"malformed", "wrong_type", "duplicate", "clock_skew"} <= kinds
+    # A duplicate is one more message on the wire; a silent device leaves its later slots empty.
+    duplicates = sum("duplicate" in line["faults"] for line in faulty_lines)
+    assert duplicates > 0 and len(faulty_lines) != len(clean_lines)
+
+
+def test_stored_devices_count_sensorthings_datastreams_once():
+    fleet = build_fleet(load_labs(ROOT / "labs"))
+    stavanger = [d for d in fleet.devices if d.lab.lab == "stavanger-sensorthings"]
+    stored = [key for key in fleet.stored_devices if key[0] == "stavanger-sensorthings"]
+    assert len(stavanger) > len(stored) > 0
+    assert len(fleet.stored_devices) == len({(d.lab.lab, d.device.hub_id) for d in fleet.devices})

@@ -74,3 +74,26 @@ def test_every_device_kind_reads_inside_the_hubs_ranges_all_year():
                     for quantity, value in measure(3, climate, device, stamp).items():
                         spec = quantities[quantity]
                         assert spec.minimum <= value <= spec.maximum, (kind, quantity, value)
+
+
+def test_the_west_coast_is_milder_than_oslo_in_november_as_its_climate_normals_say():
+    from pathlib import Path
+
+    from hub.labs import load_labs
+    from simulators.devices import climate_for
+
+    labs = {lab.city: lab for lab in load_labs(Path(__file__).resolve().parents[2] / "labs").values()}
+    oslo, bergen, stavanger = (climate_for(labs[city]) for city in ("oslo", "bergen", "stavanger"))
+    for seed in (1, 2, 3):
+
+        def november(climate: CityClimate, seed: int = seed) -> float:
+            return mean(
+                conditions(seed, climate, at(f"2026-11-{day:02d}", hour)).temperature
+                for day in range(1, 31)
+                for hour in range(0, 24, 3)
+            )
+
+        assert november(bergen) > november(oslo) + 1.5
+        assert november(stavanger) > november(oslo) + 1.5
+    # Oslo still has the warmer summer: inland, the swing between seasons is larger.
+    assert month_mean(oslo, 7) > month_mean(bergen, 7)
