@@ -139,12 +139,13 @@ class BatchWriter:
     def _flush(self, batch: list[Envelope], extra_lines: list[str]) -> bool:
         letters = [letter for envelope in batch for letter in envelope.dead_letters]
         lines = [line for envelope in batch for line in envelope.lines]
-        if lines or extra_lines:
-            rejections = self._store(batch, lines + extra_lines)
+        lines += extra_lines  # after the messages' lines, so message_refs' line numbers hold
+        if lines:
+            rejections = self._store(batch, lines)
             if rejections is None:
                 return False
             if rejections:
-                letters.extend(self._rejection_letters(rejections, lines + extra_lines, message_refs(batch)))
+                letters.extend(self._rejection_letters(rejections, lines, message_refs(batch)))
         if letters:
             self._dead_letters.add_many(letters)
             for letter in letters:
