@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -51,6 +52,12 @@ def _wait_for(check: object, what: str, process: subprocess.Popen[bytes], log: P
     raise DevStackError(f"{what} did not become ready in {timeout_s:.0f}s: {log.read_text()[-2000:]}")
 
 
+# How the test and demo broker saves its state: a snapshot every 30 s, which is fast, and loses
+# up to 30 s of acknowledged messages if the broker is killed. The shipped broker config
+# (deploy/mosquitto/mosquitto.conf) saves after every change instead; tests/faults runs the crash
+# test with that one (``Mosquitto(persistence=...)``), and the README says what it costs.
+DEV_PERSISTENCE = "autosave_interval 30"
+
 # Deliberate queue limits: Mosquitto's default of 1000 queued messages per client
 # silently drops QoS 1 messages for a subscriber that falls behind.
 MOSQUITTO_CONF = """\
@@ -62,7 +69,7 @@ allow_anonymous {anonymous}
 {auth}
 persistence true
 persistence_location {data}/
-autosave_interval 30
+{persistence}
 max_inflight_messages 1000
 max_queued_messages 0
 max_queued_bytes 536870912
@@ -112,6 +119,8 @@ class BrokerTls:
 class Mosquitto:
     port: int
     data_dir: Path
+    # mosquitto.conf lines on when to save the in-memory state (autosave_interval, autosave_on_changes).
+    persistence: str = DEV_PERSISTENCE
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -141,6 +150,7 @@ class Mosquitto:
                 data=self.data_dir,
                 auth=auth,
                 anonymous="false" if password_file is not None else "true",
+                persistence=self.persistence,
             )
         )
         log = self.data_dir / "mosquitto.log"
@@ -160,6 +170,10 @@ class Mosquitto:
     def stop(self) -> None:
         _terminate(self.process)
 
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to save its state (for fault tests)."""
+        _kill(self.process)
+
 
 @dataclass
 class InfluxDB1:
@@ -172,7 +186,8 @@ class InfluxDB1:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, *, create_database: bool = True) -> None:
+        """Start, and (unless told not to) create the database once the server answers."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "influxdb.conf"
         conf.write_text(INFLUXDB_CONF.format(port=self.port, rpc_port=free_port(), data=self.data_dir))
@@ -183,7 +198,8 @@ class InfluxDB1:
             stderr=subprocess.STDOUT,
         )
         _wait_for(self._pings, "influxd", self.process, log, 60)
-        self.create_database(self.database)
+        if create_database:
+            self.create_database(self.database)
 
     def _pings(self) -> bool:
         try:
@@ -198,6 +214,19 @@ class InfluxDB1:
     def stop(self) -> None:
         _terminate(self.process)
 
+    def kill(self) -> None:
+        """SIGKILL: a crash (for fault tests)."""
+        _kill(self.process)
+
+    def pause(self) -> None:
+        """SIGSTOP: the server hangs; connections are accepted by the kernel, and nothing answers."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
 
 def _port_open(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -205,9 +234,16 @@ def _port_open(port: int) -> bool:
     return False
 
 
+def _kill(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait(10)
+
+
 def _terminate(process: subprocess.Popen[bytes] | None) -> None:
     if process is None or process.poll() is not None:
         return
+    process.send_signal(signal.SIGCONT)  # a paused process can't act on SIGTERM
     process.terminate()
     try:
         process.wait(10)

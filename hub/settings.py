@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     mqtt_key_file: Path | None = None
     # MQTT 3.1.1 is about twice as fast as v5 with paho (see docs/architecture.md).
     mqtt_protocol: MqttProtocol = "3.1.1"
+    # Longest wait between reconnects to the broker: after a broker restart that lost its sessions, messages
+    # published before the hub resubscribes are dropped by the broker, so the hub must come back promptly.
+    mqtt_reconnect_max_s: int = Field(default=2, ge=1, le=60)
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_api: Literal["v1", "v2"] = "v2"
@@ -33,6 +36,11 @@ class Settings(BaseSettings):
     influx_username: str | None = None
     influx_password: SecretStr | None = None
     influx_password_file: Path | None = None
+    # A write InfluxDB has not answered within this long is an outage (a hang): retried, then spooled.
+    influx_write_timeout_s: float = Field(default=5.0, gt=0)
+    # When the database is missing (404 "database not found", e.g. InfluxDB came back with an empty data
+    # directory), create it (v1 API) instead of holding the writes until an operator does.
+    influx_create_database: bool = False
 
     labs: Path = Path("labs")
     data_dir: Path = Path("var")
@@ -59,6 +67,8 @@ class Settings(BaseSettings):
     api_max_cities: int = Field(default=20, ge=1)
     api_max_replay: int = Field(default=1_000, ge=1)
     api_influx_timeout_s: float = Field(default=30.0, gt=0)
+    # Largest request body the API reads (replay's); a larger one is refused before it is read.
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # The public page (docs/web.md). Its maps draw a basemap the hub ships; a raster tile URL
     # ({z}/{x}/{y}) is for online use only, since the browser then loads tiles from that host.
@@ -72,6 +82,24 @@ class Settings(BaseSettings):
         if self.influx_password is None and self.influx_password_file is not None:
             self.influx_password = SecretStr(self.influx_password_file.read_text(encoding="utf-8").strip())
         return self
+
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds, for scrubbing them from log lines (hub/logsafety.py)."""
+        secrets = [
+            secret.get_secret_value()
+            for secret in (self.influx_token, self.influx_password, self.api_read_token, self.api_admin_token)
+            if secret is not None
+        ]
+        try:
+            mqtt_password = self.mqtt().password
+        except ValueError:  # a broker URL of another scheme: refused where it is used
+            mqtt_password = None
+        if mqtt_password:
+            secrets.extend((mqtt_password, quote(mqtt_password, safe="")))
+        influx_password = urlsplit(self.influx_url).password
+        if influx_password:
+            secrets.extend((influx_password, unquote(influx_password)))
+        return [secret for secret in secrets if secret]
 
     @property
     def dead_letter_path(self) -> Path:
@@ -134,13 +162,31 @@ class MqttTarget:
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
 
 
+# Query parameters that carry credentials (InfluxDB 1.x takes ``u``/``p``; others take tokens).
+_SECRET_PARAMS = frozenset(
+    {"p", "password", "token", "access_token", "auth", "authorization", "secret", "key", "api_key"}
+)
+
+
 def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, fit for a log line."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """``url`` fit for a log line or a response: a password, or a user name standing alone (a token), becomes
+    ``***``, and so does every query parameter that carries a credential."""
+    try:
+        parts = urlsplit(url)
+        username, password, port = parts.username, parts.password, parts.port
+    except ValueError:
+        return "(a URL that can't be parsed)"
+    netloc = parts.netloc
+    if username is not None or password is not None:
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        user = f"{username}:***" if password is not None else "***"
+        netloc = f"{user}@{host}" + (f":{port}" if port else "")
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(name.lower() in _SECRET_PARAMS for name, _ in pairs):
+            masked = [(name, "***" if name.lower() in _SECRET_PARAMS else value) for name, value in pairs]
+            query = urlencode(masked, safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -14,7 +14,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from hub.api.models import Check
 from hub.api.state import influx_database
 from hub.ingest.mqtt import make_client
-from hub.settings import Settings
+from hub.settings import Settings, redact_url
 from hub.store.influxql import InfluxQLClient, InfluxQLError
 
 if TYPE_CHECKING:
@@ -24,11 +24,18 @@ PROBE_TIMEOUT_S = 3.0
 
 
 def check_influx(client: InfluxQLClient, settings: Settings) -> Check:
+    where = redact_url(settings.influx_url)  # a URL may carry credentials: never shown
     try:
         client.query("SHOW MEASUREMENTS LIMIT 1")
     except InfluxQLError as exc:
-        return Check(ok=False, detail=f"InfluxDB at {settings.influx_url}: {exc}")
-    return Check(ok=True, detail=f"database {influx_database(settings)} answers at {settings.influx_url}")
+        return Check(ok=False, detail=f"InfluxDB at {where}: {_without_secrets(str(exc), settings)}")
+    return Check(ok=True, detail=f"database {influx_database(settings)} answers at {where}")
+
+
+def _without_secrets(text: str, settings: Settings) -> str:
+    for secret in settings.secret_values():
+        text = text.replace(secret, "***")
+    return text
 
 
 def check_mqtt(settings: Settings, ingest: IngestService | None) -> Check:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from hub.api.limits import BodyLimit
 from hub.api.metrics import make_registry
 from hub.api.paths import API_PREFIX
 from hub.api.problems import Problem, install_problem_handlers
@@ -58,6 +59,8 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
     app = FastAPI(title="Nordic City Lab Hub API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.api = state
     install_problem_handlers(app)
+    # Bodies are bounded before they are read; routes that take one check tokens before reading it.
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
 
     # /health, /ready and /metrics stay at the root for probes and scrapers; / is the public page's.
     app.include_router(health.router)

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from hub.api.state import DeadLetterAccess
 from hub.ingest.stats import IngestStats
+from hub.store.writers import HELD, Answer
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
@@ -78,6 +79,45 @@ def _ingest_metrics(ingest: IngestService) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "citylab_mqtt_connected", "1 while the ingest service is connected to MQTT", value=1 if ingest.connected else 0
     )
+    failing = stats.write_failing
+    yield GaugeMetricFamily(
+        "citylab_write_failing", "1 while InfluxDB writes fail (retried, then spooled)", value=1 if failing else 0
+    )
+    # Held: InfluxDB refuses the hub's credentials, the database is missing, or the request is refused. Nothing
+    # is dropped, but only an operator can fix it: alert on this one.
+    held = failing is not None and Answer(failing) in HELD
+    yield GaugeMetricFamily(
+        "citylab_write_held",
+        "1 while writes are held by an answer only an operator can fix (401/403, 404, another 4xx); see the log",
+        value=1 if held else 0,
+    )
+    yield from _forwarding_metrics(ingest)
+
+
+# ForwardStats counters, by lab: what the NGSI-LD forwarder was offered, what the city's broker took, and why not.
+_FORWARD_COUNTERS = {
+    "offered": "attribute values offered to the NGSI-LD forwarder",
+    "sent": "attribute values the city's NGSI-LD broker accepted",
+    "failed": "attribute values the city's NGSI-LD broker refused",
+    "coalesced": "older values replaced by a newer one of the same attribute while the forward queue was full",
+    "dropped": "values of new attributes refused while the forward queue was full of latest values",
+    "retries": "forward batches retried after a transport error, 429 or 5xx",
+}
+
+
+def _forwarding_metrics(ingest: IngestService) -> Iterator[Metric]:
+    forwarders = ingest.forwarding.forwarders
+    if not forwarders:
+        return
+    for name, help_text in _FORWARD_COUNTERS.items():
+        family = CounterMetricFamily(f"citylab_forward_{name}", help_text, labels=["lab"])
+        for lab, forwarder in sorted(forwarders.items()):
+            family.add_metric([lab], getattr(forwarder.stats, name))
+        yield family
+    depth = GaugeMetricFamily("citylab_forward_queue_depth", "Values waiting to be forwarded, by lab", labels=["lab"])
+    for lab, forwarder in sorted(forwarders.items()):
+        depth.add_metric([lab], forwarder.stats.queue_depth)
+    yield depth
 
 
 def observe_batches(stats: IngestStats, registry: CollectorRegistry) -> None:

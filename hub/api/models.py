@@ -345,7 +345,9 @@ class DeadLetterOut(BaseModel):
     reason_code: str
     reason: str
     payload_size: int
-    payload_preview: str = Field(description="the start of the payload as text (invalid UTF-8 replaced)")
+    payload_preview: str = Field(
+        description="the start of the payload as text (invalid UTF-8 replaced); the store keeps it whole"
+    )
 
 
 class DeadLetterList(BaseModel):
@@ -379,6 +381,7 @@ class ReplayResult(BaseModel):
             "selected": 3,
             "decoded": 2,
             "still_failing": 1,
+            "readings": 2,
             "readings_written": 2,
             "new_dead_letters": 0,
             "dry_run": False,
@@ -389,7 +392,8 @@ class ReplayResult(BaseModel):
     selected: int = Field(description="dead letters that matched the selection")
     decoded: int = Field(description="dead letters whose message now decodes; removed unless dry_run")
     still_failing: int
-    readings_written: int
+    readings: int = Field(description="readings the selected messages now decode into (what a replay writes)")
+    readings_written: int = Field(description="of those, the readings stored in InfluxDB; 0 on a dry run")
     new_dead_letters: int = Field(description="rejections the replay found that were not dead letters yet")
     dry_run: bool
     still_failing_reasons: dict[str, int]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
+from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
@@ -24,6 +27,7 @@ class BackgroundApi:
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
         self.url = f"http://{host}:{port}"
+        self.reload_labs = lab_reloader(app)
         self._server = uvicorn.Server(uvicorn_config(app, host, port))
         self._thread = threading.Thread(target=self._server.run, name="api", daemon=True)
 
@@ -41,3 +45,25 @@ class BackgroundApi:
     def stop(self, timeout_s: float = 10.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout_s)
+
+
+def lab_reloader(app: FastAPI) -> Callable[[], None]:
+    """What SIGHUP does for this app: re-read its lab configs, in a thread of its own.
+
+    Not in the signal handler itself: the main thread may be inside the catalog (holding its lock)
+    when the signal arrives."""
+
+    def reload() -> None:
+        log.info("SIGHUP: reloading the lab configs")
+        threading.Thread(target=app.state.api.labs.reload, name="labs-reload", daemon=True).start()
+
+    return reload
+
+
+def reload_on_sighup(action: Callable[[], None]) -> None:
+    """Run ``action`` on SIGHUP (call from the main thread) instead of dying, SIGHUP's default."""
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        action()
+
+    signal.signal(signal.SIGHUP, on_signal)

@@ -21,15 +21,19 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from hub.api.main import create_app
-    from hub.api.server import DEFAULT_PORT, uvicorn_config
+    from hub.api.server import DEFAULT_PORT, lab_reloader, reload_on_sighup, uvicorn_config
+    from hub.redaction import install_secret_scrubber
 
     try:
         settings = Settings()
     except (ValidationError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    install_secret_scrubber(settings.secret_values())
     host = args.host or settings.api_host
     port = args.port or settings.api_port or DEFAULT_PORT
-    server = uvicorn.Server(uvicorn_config(create_app(settings), host, port))
+    app = create_app(settings)
+    reload_on_sighup(lab_reloader(app))
+    server = uvicorn.Server(uvicorn_config(app, host, port))
     server.run()
     return 0 if server.started else 1

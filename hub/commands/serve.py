@@ -26,9 +26,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(_args: argparse.Namespace) -> int:
     from hub.ingest.service import IngestService
+    from hub.redaction import install_secret_scrubber
 
     try:
         settings = Settings()
+        install_secret_scrubber(settings.secret_values())
         service = IngestService(settings)
     except (LabConfigError, ValidationError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -37,7 +39,7 @@ def run(_args: argparse.Namespace) -> int:
     if api is None and settings.api_port is not None:
         return 2
     try:
-        service.run_forever()
+        service.run_forever(on_sighup=api.reload_labs if api is not None else None)
     finally:
         if api is not None:
             api.stop()

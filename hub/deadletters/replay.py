@@ -2,9 +2,15 @@
 
 A message can leave several dead letters (one per rejected reading), so letters are grouped by
 the message they came from and each message is decoded once, at its original receive time.
-A letter is resolved when its message now decodes and its own rejection (same code and reason)
-is gone. Readings are written before any letter is removed; a rejection the replay finds that
-was not stored before becomes a new dead letter, so nothing disappears unrecorded.
+Every letter holds its original message, so every letter can be replayed: one the normaliser
+refused, and one InfluxDB refused (``store_rejected``, after a field type conflict is resolved).
+
+The messages' readings are written first (hub/store/delivery.py: InfluxDB may refuse some of them
+again, precisely). Then a letter is resolved when its message now decodes and its own rejection
+(the same code and reason) did not occur again; a rejection that was not stored before becomes a
+new dead letter, so nothing disappears unrecorded. If InfluxDB can't be written at all, nothing is
+removed. A dry run decodes and reports, and writes and removes nothing; it can't know whether
+InfluxDB would take what it refused before, so it counts those letters as ones that would resolve.
 
 A message is translated exactly as ingest translates it on arrival (hub/ingest/envelope.py).
 """
@@ -14,10 +20,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from hub.deadletters.store import DeadLetter, DeadLetterStore
-from hub.ingest.envelope import InboundMessage, MessageTranslator, envelope_for
+from core.model import RejectCode
+from hub.deadletters.store import DeadLetter, DeadLetterStore, rejected_reading_reason
+from hub.ingest.envelope import Envelope, InboundMessage, MessageTranslator, envelope_for
 from hub.labs import LabConfig
 from hub.settings import Settings
+from hub.store.delivery import write_exactly
 from hub.store.writers import writer_from_settings
 
 
@@ -25,7 +33,8 @@ from hub.store.writers import writer_from_settings
 class ReplayOutcome:
     selected: int = 0
     decoded: int = 0
-    readings_written: int = 0
+    readings: int = 0  # readings the selected messages now decode into
+    readings_written: int = 0  # of those, stored in InfluxDB by this replay (0 on a dry run)
     new_dead_letters: int = 0
     still_failing_reasons: Counter[str] = field(default_factory=Counter)
 
@@ -35,10 +44,9 @@ class ReplayOutcome:
 
 
 @dataclass(slots=True)
-class _Plan:
-    lines: list[str] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)
-    new_letters: list[DeadLetter] = field(default_factory=list)
+class _Message:
+    letters: list[DeadLetter]
+    envelope: Envelope
 
 
 def replay(
@@ -50,52 +58,70 @@ def replay(
     dry_run: bool,
 ) -> ReplayOutcome:
     outcome = ReplayOutcome(selected=len(letters))
-    plan = _plan(letters, labs, settings, outcome)
-    outcome.decoded = len(plan.resolved)
-    outcome.readings_written = len(plan.lines)
-    outcome.new_dead_letters = len(plan.new_letters)
-    if dry_run:
-        return outcome
-    if plan.lines:
+    messages = _decode(letters, labs, settings, outcome)
+    lines = [line for message in messages for line in message.envelope.lines]
+    outcome.readings = len(lines)
+    if not dry_run and lines:
+        owners = [position for position, message in enumerate(messages) for _ in message.envelope.lines]
         writer = writer_from_settings(settings)
         try:
-            writer.write(plan.lines)  # raises before any letter is touched
+            rejections = write_exactly(writer, lines)  # raises before any letter is touched
         finally:
             writer.close()
-    store.add_many(plan.new_letters)
-    store.delete(plan.resolved)
+        outcome.readings_written = len(lines) - len(rejections)
+        for rejection in rejections:
+            owner = messages[owners[rejection.index]]
+            owner.envelope.dead_letters.append(
+                DeadLetter(
+                    received_ns=owner.envelope.message.received_ns,
+                    topic=owner.envelope.message.topic,
+                    lab=owner.envelope.lab,
+                    codec=owner.envelope.codec,
+                    reason_code=RejectCode.STORE_REJECTED,
+                    reason=rejected_reading_reason(lines[rejection.index], rejection.status, rejection.reason),
+                    payload=owner.envelope.message.payload,
+                )
+            )
+    resolved: list[int] = []
+    new_letters: list[DeadLetter] = []
+    for message in messages:
+        remaining = {(letter.reason_code, letter.reason) for letter in message.envelope.dead_letters}
+        stored = {(letter.reason_code, letter.reason) for letter in message.letters}
+        for letter in message.letters:
+            if (letter.reason_code, letter.reason) in remaining:
+                outcome.still_failing_reasons[letter.reason_code] += 1
+            elif letter.id is not None:
+                resolved.append(letter.id)
+        new_letters.extend(
+            letter for letter in message.envelope.dead_letters if (letter.reason_code, letter.reason) not in stored
+        )
+    outcome.decoded = len(resolved)
+    outcome.new_dead_letters = len(new_letters)
+    if not dry_run:
+        store.add_many(new_letters)
+        store.delete(resolved)
     return outcome
 
 
-def _plan(letters: list[DeadLetter], labs: dict[str, LabConfig], settings: Settings, outcome: ReplayOutcome) -> _Plan:
+def _decode(
+    letters: list[DeadLetter], labs: dict[str, LabConfig], settings: Settings, outcome: ReplayOutcome
+) -> list[_Message]:
+    """Each distinct message the letters came from, translated as ingest would translate it today."""
     translator = MessageTranslator(labs, max_payload_bytes=settings.max_payload_bytes)
-    messages: dict[tuple[int, str, bytes], list[DeadLetter]] = {}
+    groups: dict[tuple[int, str, bytes], list[DeadLetter]] = {}
     for letter in letters:
-        messages.setdefault((letter.received_ns, letter.topic, letter.payload), []).append(letter)
-
-    plan = _Plan()
-    for (received_ns, topic, payload), group in messages.items():
+        groups.setdefault((letter.received_ns, letter.topic, letter.payload), []).append(letter)
+    messages: list[_Message] = []
+    for (received_ns, topic, payload), group in groups.items():
         route = translator.router.route(topic)
+        # Letters stored before payloads were kept whole may hold only the start of an oversized payload.
         truncated = any(0 <= letter.payload_size != len(letter.payload) for letter in group)
         if route is None or truncated:
-            # No lab claims the topic, or only the start of an oversized payload was kept.
             outcome.still_failing_reasons.update(letter.reason_code for letter in group)
             continue
-        message = InboundMessage(topic, payload, received_ns)
         processed = translator.pipeline.process_routed(route, payload, topic=topic, received_ns=received_ns)
         if processed.failure is not None:
             outcome.still_failing_reasons.update(letter.reason_code for letter in group)
             continue
-        envelope = envelope_for(message, route, processed)
-        remaining = {(letter.reason_code, letter.reason) for letter in envelope.dead_letters}
-        stored = {(letter.reason_code, letter.reason) for letter in group}
-        for letter in group:
-            if (letter.reason_code, letter.reason) in remaining:
-                outcome.still_failing_reasons[letter.reason_code] += 1
-            elif letter.id is not None:
-                plan.resolved.append(letter.id)
-        plan.lines.extend(envelope.lines)
-        plan.new_letters.extend(
-            letter for letter in envelope.dead_letters if (letter.reason_code, letter.reason) not in stored
-        )
-    return plan
+        messages.append(_Message(group, envelope_for(InboundMessage(topic, payload, received_ns), route, processed)))
+    return messages

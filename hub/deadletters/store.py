@@ -1,7 +1,10 @@
 """Dead letters: every message or reading the hub could not use, with its reason. SQLite.
 
 Nothing is dropped without a trace: a message is acked only after its dead letter is
-committed here.
+committed here, durably (``synchronous=FULL``: the commit is on disk before the ack leaves).
+A letter holds the original MQTT message whole (topic, payload bytes, receive time, lab), so
+every letter can be replayed once the cause is fixed; the payload is never cut (payloads are
+bounded by the broker's message size limit and CITYLAB_MAX_PAYLOAD_BYTES before they get here).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_STORED_PAYLOAD = 64 * 1024
+# Reasons are text for people; the payload is data and is stored whole.
+MAX_REASON_CHARS = 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -43,6 +47,15 @@ class DeadLetter:
     id: int | None = None
 
 
+def rejected_reading_reason(line: str, status: int | None, reason: str) -> str:
+    """A ``store_rejected`` letter's reason: the reading as line protocol, and InfluxDB's words about it.
+
+    The same reading refused for the same cause gives the same text, so a replay that meets the same
+    refusal keeps the letter rather than swapping it for a new one."""
+    answered = f" ({status})" if status is not None else ""
+    return f"InfluxDB refused{answered} {line}: {reason}"
+
+
 class DeadLetterStore:
     """One connection, used by one thread at a time (the ingest writer, or an API request)."""
 
@@ -51,7 +64,8 @@ class DeadLetterStore:
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        # FULL: a letter stands in for an acked MQTT message; NORMAL could lose the last commits on a power cut.
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
 
     def add_many(self, letters: Iterable[DeadLetter]) -> int:
@@ -62,8 +76,8 @@ class DeadLetterStore:
                 letter.lab,
                 letter.codec,
                 letter.reason_code,
-                letter.reason[:2000],
-                letter.payload[:MAX_STORED_PAYLOAD],
+                letter.reason[:MAX_REASON_CHARS],
+                letter.payload,
                 letter.payload_size if letter.payload_size >= 0 else len(letter.payload),
             )
             for letter in letters

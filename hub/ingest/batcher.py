@@ -1,16 +1,24 @@
 """The writer thread: batches readings, writes them, records dead letters, then acks.
 
-MQTT messages are acknowledged in the order they arrived (MQTT 3.1.1 section 4.6), and
-only once their readings are stored (in InfluxDB, or in the disk spool) and their dead
-letters committed. A transient write failure is retried with backoff, holding the acks
-back; if InfluxDB stays down longer than ``spool_after_s``, batches go to the disk spool
-and are acked, and the spool drains, oldest first, once InfluxDB answers again. Without a
-spool, acks wait for InfluxDB: the broker keeps (and on a hub restart redelivers) them.
+MQTT messages are acknowledged in the order they arrived (MQTT 3.1.1 section 4.6), and only
+once every one of their readings is stored (in InfluxDB, or in the disk spool) or committed as a
+dead letter holding the original message. What each class of InfluxDB answer (hub/store/writers.py)
+means here (tests/ingest/test_batcher.py lists them one by one):
 
-What each InfluxDB answer means here (tests/ingest/test_batcher.py lists them one by one):
-written -> acked; ``TransientWriteError`` (no answer, 429, 5xx) -> retried, then spooled;
-``PermanentWriteError`` (any other 4xx) -> every envelope of the batch becomes a
-``store_rejected`` dead letter, and is acked.
+- stored: acked;
+- an outage (no answer, a hang past the write timeout, 408, 429, 5xx, waiting at least ``Retry-After``)
+  or a held answer (401/403: credentials; 404: database missing; another 4xx about the request):
+  retried with backoff, acks held; after ``spool_after_s`` of failing, batches go to the disk spool
+  and are acked, and the spool drains, oldest first, once InfluxDB takes writes again. A held answer
+  is logged as an error saying what to fix, never dropped. Without a spool, acks wait for InfluxDB:
+  the broker keeps (and on a hub restart redelivers) the messages;
+- 413: the batch is split until InfluxDB takes the parts;
+- some points refused (a partial write, 400/422): the others are stored, and exactly the refused
+  readings become ``store_rejected`` dead letters, each holding its original message
+  (hub/store/delivery.py finds them: by what the answer names, or by bisection).
+
+The same holds for a spooled batch when it drains: it leaves the spool only once every line is
+stored or dead-lettered.
 """
 
 from __future__ import annotations
@@ -19,21 +27,24 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from core.model import RejectCode
-from hub.deadletters.store import DeadLetter, DeadLetterStore
+from core.model import Reading, RejectCode
+from hub.deadletters.store import DeadLetter, DeadLetterStore, rejected_reading_reason
 from hub.ingest.envelope import Envelope
 from hub.ingest.hub_stats import UNKNOWN_LAB
 from hub.ingest.stats import IngestStats
-from hub.store.spool import Spool
-from hub.store.writers import InfluxWriter, PermanentWriteError, TransientWriteError
+from hub.store.delivery import LineRejection, write_exactly
+from hub.store.spool import MessageRef, Spool, message_of
+from hub.store.writers import InfluxWriter, TransientWriteError
 from hub.unmapped import UnmappedStore, record_unmapped
 
 log = logging.getLogger(__name__)
 
 # ack(mid, qos): called once per envelope, in arrival order, after its lines and dead letters are stored.
 AckFunction = Callable[[int, int], None]
+# While InfluxDB keeps failing, the log repeats the failure this often (the first one is logged at once).
+FAILURE_REMINDER_S = 60.0
 
 
 class BatchWriter:
@@ -48,9 +59,11 @@ class BatchWriter:
         linger_s: float = 0.1,
         max_backoff_s: float = 30.0,
         extra_lines: Callable[[], list[str]] | None = None,
+        final_lines: Callable[[], list[str]] | None = None,
         spool: Spool | None = None,
         spool_after_s: float = 10.0,
         unmapped: UnmappedStore | None = None,
+        on_stored: Callable[[list[Reading]], None] | None = None,
     ) -> None:
         self._writer = writer
         self._dead_letters = dead_letters
@@ -60,11 +73,18 @@ class BatchWriter:
         self._linger_s = linger_s
         self._max_backoff_s = max_backoff_s
         self._extra_lines = extra_lines
+        self._final_lines = final_lines
         self._spool = spool
         self._spool_after_s = spool_after_s
         self._unmapped = unmapped
+        # Told the readings of every batch once they are stored (the NGSI-LD forwarder); never blocks.
+        self._on_stored = on_stored
         self._next_drain_at = 0.0
         self._drain_backoff_s = 0.2
+        self._drained = [0, 0]  # lines written, lines dead-lettered, since the spool last filled
+        self._failing: TransientWriteError | None = None
+        self._failing_since = 0.0
+        self._failure_logged_at = 0.0
         if spool is not None:
             stats.spool_depth = spool.depth
         self._queue: queue.Queue[Envelope] = queue.Queue()
@@ -91,11 +111,14 @@ class BatchWriter:
         while True:
             batch = self._gather()
             extra = self._extra_lines() if self._extra_lines is not None else []
+            last = self._stopping.is_set() and self._queue.empty()
+            if last and self._final_lines is not None:
+                extra += self._final_lines()  # the last counters go out with the last batch
             if (batch or extra) and not self._flush(batch, extra):
                 self._gave_up = True
                 return  # gave up at shutdown: unacked messages will be redelivered
             self._drain_spool()
-            if self._stopping.is_set() and self._queue.empty():
+            if last:
                 return  # what is still spooled drains after the next start
 
     def _gather(self) -> list[Envelope]:
@@ -117,16 +140,20 @@ class BatchWriter:
         self._stats.queue_depth = self._queue.qsize()
         return batch
 
+    # --- one batch ---------------------------------------------------------------------------
+
     def _flush(self, batch: list[Envelope], extra_lines: list[str]) -> bool:
         letters = [letter for envelope in batch for letter in envelope.dead_letters]
         lines = [line for envelope in batch for line in envelope.lines]
-        if lines or extra_lines:
-            try:
-                if not self._store(lines + extra_lines):
-                    return False
-            except PermanentWriteError as exc:
-                log.error("InfluxDB refused a batch of %d lines: %s", len(lines), exc)
-                letters.extend(self._store_rejections(batch, str(exc)))
+        lines += extra_lines  # after the messages' lines, so message_refs' line numbers hold
+        rejections: list[LineRejection] = []
+        if lines:
+            stored = self._store(batch, lines)
+            if stored is None:
+                return False
+            rejections = stored
+            if rejections:
+                letters.extend(self._rejection_letters(rejections, lines, message_refs(batch)))
         if letters:
             self._dead_letters.add_many(letters)
             for letter in letters:
@@ -135,40 +162,121 @@ class BatchWriter:
             record_unmapped(self._unmapped, batch)
         for envelope in batch:
             self._ack(envelope.mid, envelope.qos)
+        if self._on_stored is not None:
+            self._on_stored(stored_readings(batch, rejections))
         return True
 
-    def _store(self, lines: list[str]) -> bool:
-        """Write, or spool when InfluxDB has been failing too long. False: gave up at shutdown, unstored."""
+    def _store(self, batch: list[Envelope], lines: list[str]) -> list[LineRejection] | None:
+        """Write (or spool, when InfluxDB has been failing too long). The lines InfluxDB refused; None: gave up
+        at shutdown, with nothing stored."""
         if self._spool is not None and self._spool.depth:
-            self._spool_lines(lines, "older batches are still spooled")  # keep them in order behind those
-            return True
+            self._spool_batch(batch, lines, None)  # keep them in order behind the older batches
+            return []
         backoff = 0.2
         failing_since = time.monotonic()
         while True:
             started = time.perf_counter()
             try:
-                self._writer.write(lines)
+                rejections = write_exactly(self._writer, lines)
             except TransientWriteError as exc:
                 self._stats.retry()
+                self._note_failure(exc, failing_since)
                 failing_for = time.monotonic() - failing_since
                 if self._spool is not None and (failing_for >= self._spool_after_s or self._stopping.is_set()):
-                    self._spool_lines(lines, f"InfluxDB failing for {failing_for:.1f}s: {exc}")
-                    return True
+                    self._spool_batch(batch, lines, f"InfluxDB failing for {failing_for:.1f}s: {exc}")
+                    return []
                 if self._give_up_at is not None and time.monotonic() > self._give_up_at:
                     log.error("shutting down with %d lines unwritten and unacked: %s", len(lines), exc)
-                    return False
-                log.warning("write failed, retrying in %.1fs: %s", backoff, exc)
-                time.sleep(backoff)
+                    return None
+                delay = max(backoff, exc.retry_after_s or 0.0)
+                if self._give_up_at is None:
+                    self._stopping.wait(delay)  # a stop ends the wait: then spool (or give up) at once
+                else:
+                    time.sleep(max(0.0, min(delay, self._give_up_at - time.monotonic())))
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
-            self._stats.batch_written(len(lines), time.perf_counter() - started)
-            return True
+            self._note_success()
+            self._stats.batch_written(len(lines) - len(rejections), time.perf_counter() - started)
+            return rejections
 
-    def _spool_lines(self, lines: list[str], why: str) -> None:
+    def _spool_batch(self, batch: list[Envelope], lines: list[str], why: str | None) -> None:
+        """Commit the batch to the spool. ``why`` None: it queues behind older spooled batches (logged at debug)."""
         assert self._spool is not None
-        self._spool.append(lines, time.time_ns())
+        if not self._spool.depth:
+            self._drained = [0, 0]
+        self._spool.append(lines, message_refs(batch), time.time_ns())
         self._stats.spool_depth = self._spool.depth
-        log.warning("spooled %d lines to disk (spool depth %d): %s", len(lines), self._spool.depth, why)
+        if why is None:
+            log.debug("spooled %d lines behind older batches (spool depth %d)", len(lines), self._spool.depth)
+        else:
+            log.warning("spooled %d lines to disk (spool depth %d): %s", len(lines), self._spool.depth, why)
+
+    def _rejection_letters(
+        self, rejections: list[LineRejection], lines: Sequence[str], messages: Sequence[MessageRef]
+    ) -> list[DeadLetter]:
+        """A dead letter per refused reading, holding the MQTT message it came from, whole."""
+        letters: list[DeadLetter] = []
+        for rejection in rejections:
+            line = lines[rejection.index]
+            message = message_of(messages, rejection.index)
+            if message is None:  # one of the hub's own stats lines: no message behind it
+                log.error("InfluxDB refused a hub_stats line %s: %s", line, rejection.reason)
+                continue
+            letters.append(
+                DeadLetter(
+                    received_ns=message.received_ns,
+                    topic=message.topic,
+                    lab=message.lab,
+                    codec=message.codec,
+                    reason_code=RejectCode.STORE_REJECTED,
+                    reason=rejected_reading_reason(line, rejection.status, rejection.reason),
+                    payload=message.payload,
+                )
+            )
+        if rejections:
+            log.warning(
+                "InfluxDB refused %d of %d lines (the rest are stored); each refused reading is a dead letter: %s",
+                len(rejections),
+                len(lines),
+                rejections[0].reason,
+            )
+        return letters
+
+    # --- InfluxDB failing and recovering -------------------------------------------------------
+
+    def _note_failure(self, exc: TransientWriteError, since: float) -> None:
+        """Log the first failure of a kind at once (a held one as an error), then a reminder now and then.
+        ``since``: when the failed attempt (or the first of this batch's attempts) began."""
+        now = time.monotonic()
+        self._stats.write_failing = exc.answer.value
+        if self._failing is None:
+            self._failing_since = since
+        changed = self._failing is None or self._failing.answer is not exc.answer
+        self._failing = exc
+        if not changed and now - self._failure_logged_at < FAILURE_REMINDER_S:
+            log.debug("write failed again: %s", exc)
+            return
+        self._failure_logged_at = now
+        elapsed = now - self._failing_since
+        lasting = f" for {elapsed:.0f}s" if elapsed >= 1 else ""
+        hint = f" ({exc.hint})" if exc.hint else ""
+        then = f"spooling to disk after {self._spool_after_s:g}s" if self._spool is not None else "acks held"
+        if exc.held:
+            log.error("InfluxDB write failed%s; held, never dropped: %s%s; %s", lasting, exc, hint, then)
+        else:
+            log.warning("InfluxDB write failed%s; retrying with backoff: %s%s; %s", lasting, exc, hint, then)
+
+    def _note_success(self) -> None:
+        if self._failing is not None:
+            log.info(
+                "InfluxDB takes writes again after %.1fs (%s)",
+                time.monotonic() - self._failing_since,
+                self._failing.answer.value,
+            )
+            self._failing = None
+            self._stats.write_failing = None
+
+    # --- the spool -----------------------------------------------------------------------------
 
     def _drain_spool(self, budget_s: float = 0.5) -> None:
         """Write spooled batches, oldest first, for up to ``budget_s`` (new messages wait meanwhile)."""
@@ -178,60 +286,61 @@ class BatchWriter:
                 return
 
     def _drain_one(self) -> bool:
-        """Write the oldest spooled batch; False while InfluxDB is still failing (then back off)."""
+        """Store the oldest spooled batch, every line written or dead-lettered; False while InfluxDB is failing."""
         if self._spool is None or time.monotonic() < self._next_drain_at:
             return False
         batch = self._spool.oldest()
         if batch is None:
             return False
         started = time.perf_counter()
+        attempted = time.monotonic()
         try:
-            self._writer.write(batch.lines)
+            rejections = write_exactly(self._writer, batch.lines)
         except TransientWriteError as exc:
             self._stats.retry()
-            self._next_drain_at = time.monotonic() + self._drain_backoff_s
+            self._note_failure(exc, attempted)
+            wait = max(self._drain_backoff_s, exc.retry_after_s or 0.0)
+            self._next_drain_at = time.monotonic() + wait
             self._drain_backoff_s = min(self._drain_backoff_s * 2, self._max_backoff_s)
-            log.debug("spool drain deferred: %s", exc)
             return False
-        except PermanentWriteError as exc:
-            log.error("InfluxDB refused %d spooled lines: %s", len(batch.lines), exc)
-            letter = DeadLetter(
-                received_ns=batch.created_ns,
-                topic="(spool)",
-                lab=None,
-                codec=None,
-                reason_code=RejectCode.STORE_REJECTED,
-                reason=str(exc),
-                payload="\n".join(batch.lines).encode("utf-8"),
-            )
-            self._dead_letters.add_many([letter])
-            self._stats.dead_letter(UNKNOWN_LAB, RejectCode.STORE_REJECTED)
-        else:
-            self._stats.batch_written(len(batch.lines), time.perf_counter() - started)
+        self._note_success()
+        letters = self._rejection_letters(rejections, batch.lines, batch.messages)
+        if letters:
+            self._dead_letters.add_many(letters)  # committed before the batch leaves the spool
+            for letter in letters:
+                self._stats.dead_letter(letter.lab or UNKNOWN_LAB, letter.reason_code)
+        self._stats.batch_written(len(batch.lines) - len(rejections), time.perf_counter() - started)
         self._spool.remove(batch)
+        self._drained[0] += len(batch.lines) - len(rejections)
+        self._drained[1] += len(rejections)
         self._stats.spool_depth = self._spool.depth
         self._drain_backoff_s = 0.2
         if not self._spool.depth:
-            log.info("spool drained: every spooled reading is in InfluxDB")
+            written, refused = self._drained
+            log.info(
+                "spool drained: %d spooled lines written to InfluxDB, %d refused by it and kept as dead letters",
+                written,
+                refused,
+            )
         return True
 
-    @staticmethod
-    def _store_rejections(batch: list[Envelope], reason: str) -> list[DeadLetter]:
-        """A dead letter per envelope with lines, holding those lines as its payload.
 
-        Replay decodes a letter's payload with its lab's codec, so it can't re-run these yet; the
-        message's own bytes are at hand in ``envelope.message`` for when letters keep them."""
-        now = time.time_ns()
-        return [
-            DeadLetter(
-                received_ns=now,
-                topic=envelope.topic,
-                lab=envelope.lab,
-                codec=None,
-                reason_code=RejectCode.STORE_REJECTED,
-                reason=reason,
-                payload="\n".join(envelope.lines).encode("utf-8"),
-            )
-            for envelope in batch
-            if envelope.lines
-        ]
+def message_refs(batch: Sequence[Envelope]) -> list[MessageRef]:
+    """Which lines of the batch's (concatenated) lines each message produced: what its dead letters need."""
+    refs: list[MessageRef] = []
+    first = 0
+    for envelope in batch:
+        count = len(envelope.lines)
+        if count:
+            message = envelope.message
+            lab, codec = envelope.lab, envelope.codec
+            refs.append(MessageRef(first, count, message.received_ns, message.topic, message.payload, lab, codec))
+        first += count
+    return refs
+
+
+def stored_readings(batch: Sequence[Envelope], rejections: Sequence[LineRejection]) -> list[Reading]:
+    """The batch's readings InfluxDB took (or the spool holds): every one but those whose line it refused."""
+    refused = {rejection.index for rejection in rejections}
+    readings = [reading for envelope in batch for reading in envelope.readings]
+    return [reading for index, reading in enumerate(readings) if index not in refused] if refused else readings

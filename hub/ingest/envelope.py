@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.model import RejectCode, UnmappedKey
+from core.model import Reading, RejectCode, UnmappedKey
 from hub.deadletters.store import DeadLetter
 from hub.labs import LabConfig
 from hub.normalise import Normaliser
@@ -41,6 +41,8 @@ class Envelope:
     lab: str | None = None
     codec: str | None = None
     lines: list[str] = field(default_factory=list)
+    # The readings behind ``lines``, one each, in the same order (for the NGSI-LD forwarder once they are stored).
+    readings: list[Reading] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     # Keys no layer of the key resolver knows, with a value each, and the device model they came
     # from: what the unmapped-key store records for the operator (hub/unmapped).
@@ -80,6 +82,7 @@ def envelope_for(message: InboundMessage, route: Route, processed: Processed) ->
     if processed.failure is not None:
         envelope.dead_letters.append(_letter(message, lab, codec, processed.failure.code, processed.failure.detail))
     result = processed.result
+    envelope.readings = result.readings
     envelope.lines = [reading_to_line(reading) for reading in result.readings]
     envelope.dead_letters.extend(
         _letter(message, lab, codec, rejection.code, rejection.detail) for rejection in result.rejections

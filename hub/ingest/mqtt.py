@@ -6,8 +6,11 @@ persistent session and acks by hand, the health probe and the simulator's publis
 
 ``MqttConsumer`` runs one ingest session: connect (the first attempt in the foreground, so a
 wrong host, port or CA is reported with its cause), subscribe at QoS 1 on every (re)connect,
-hand each message on, and acknowledge it only when told to. It takes its client id and topic
-filters as arguments, so several can run side by side (e.g. workers sharing
+reconnecting within seconds (a broker that restarted without its sessions drops what is published
+before the hub subscribes again), hand each message on, and acknowledge it only when told to. On
+close it makes sure the broker has *processed* the last acks before it disconnects (an UNSUBSCRIBE
+round trip behind them), so a clean stop never makes the broker redeliver stored messages. It takes
+its client id and topic filters as arguments, so several can run side by side (e.g. workers sharing
 ``$share/<group>/<filter>``), each with its own identity.
 """
 
@@ -34,6 +37,10 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600
 # PUBLISHes the broker may have in flight to the ingest consumer before it waits for acks.
 CONSUMER_MAX_INFLIGHT = 1000
+# Reconnect backoff of the ingest consumer, first and longest wait (CITYLAB_MQTT_RECONNECT_MAX_S).
+RECONNECT_DELAY_S = (1, 2)
+# Unsubscribed on close, never subscribed: the broker's UNSUBACK says every packet before it was processed.
+_BARRIER_FILTER = "citylab-hub/ack-barrier/{client_id}"
 
 MessageHandler = Callable[[InboundMessage], None]
 
@@ -104,7 +111,7 @@ class MqttConsumer:
         on_message: MessageHandler,
         protocol: MqttProtocol = "3.1.1",
         max_inflight: int = CONSUMER_MAX_INFLIGHT,
-        reconnect_delay_s: tuple[int, int] = (1, 30),
+        reconnect_delay_s: tuple[int, int] = RECONNECT_DELAY_S,
         keepalive_s: int = 30,
     ) -> None:
         self.target = target
@@ -116,6 +123,14 @@ class MqttConsumer:
         self._accepting = threading.Event()
         self._closing = threading.Event()
         self._connected = threading.Event()
+        # Held while a message is handed on, so that once stop_accepting returns nothing more is.
+        self._accept_lock = threading.Lock()
+        # UNSUBACKs received, by mid (the broker may answer before unsubscribe() has returned the mid).
+        self._unsubacks: set[int] = set()
+        self._unsubacked = threading.Condition()
+        self._disconnected = threading.Event()
+        # Messages that arrived after stop_accepting: left unacked, so the broker redelivers them.
+        self.left_for_redelivery = 0
         self.client = make_client(
             target,
             client_id=client_id,
@@ -130,6 +145,7 @@ class MqttConsumer:
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_unsubscribe = self._on_unsubscribe
 
     @classmethod
     def from_settings(
@@ -147,6 +163,7 @@ class MqttConsumer:
             topic_filters=topic_filters,
             on_message=on_message,
             protocol=settings.mqtt_protocol,
+            reconnect_delay_s=(1, settings.mqtt_reconnect_max_s),
         )
 
     # --- lifecycle -------------------------------------------------------------------
@@ -176,17 +193,40 @@ class MqttConsumer:
     def stop_accepting(self) -> None:
         """Leave messages that arrive from now on unacknowledged, so the broker redelivers them."""
         self._closing.set()
-        self._accepting.clear()
+        with self._accept_lock:
+            self._accepting.clear()
 
     def ack(self, mid: int, qos: int) -> None:
         if qos > 0:
             self.client.ack(mid, qos)
 
-    def close(self) -> None:
-        """Disconnect (what was not acked stays with the session) and stop the network thread."""
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Disconnect once the broker has processed every ack sent so far, then stop the network thread.
+
+        Acks are only queued by ``ack``; closing the socket right after them could lose the last ones
+        (a socket closed with unread data is reset, and the broker may discard what it had not read).
+        So an UNSUBSCRIBE of a filter never subscribed goes behind them: the broker handles a client's
+        packets in order, and its UNSUBACK means every ack before it took effect. What was not acked
+        stays with the session and is redelivered."""
         self.stop_accepting()
+        was_connected = self.connected
+        if was_connected:
+            result, mid = self.client.unsubscribe(_BARRIER_FILTER.format(client_id=self.client_id))
+            with self._unsubacked:
+                confirmed = result == mqtt.MQTT_ERR_SUCCESS and self._unsubacked.wait_for(
+                    lambda: mid in self._unsubacks, timeout_s
+                )
+            if not confirmed:
+                log.warning("the broker did not confirm the last acks within %.0fs; it may redeliver some", timeout_s)
         self.client.disconnect()
+        if was_connected:
+            self._disconnected.wait(timeout_s)
         self.client.loop_stop()
+        if self.left_for_redelivery:
+            log.info(
+                "left %d messages that arrived while stopping unacknowledged: the broker redelivers them",
+                self.left_for_redelivery,
+            )
 
     # --- paho callbacks (network thread) -----------------------------------------------
 
@@ -228,6 +268,18 @@ class MqttConsumer:
         )
         self._connected.set()
 
+    def _on_unsubscribe(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        mid: int,
+        _reason_codes: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        with self._unsubacked:
+            self._unsubacks.add(mid)
+            self._unsubacked.notify_all()
+
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         log.warning("MQTT connection to %s failed; retrying", self.target.redacted())
 
@@ -240,10 +292,15 @@ class MqttConsumer:
         _properties: Properties | None,
     ) -> None:
         self._connected.clear()
-        if not self._closing.is_set():
+        if self._closing.is_set():
+            self._disconnected.set()
+        else:
             log.warning("MQTT disconnected (%s); reconnecting", reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        if not self._accepting.is_set():
-            return  # shutting down: left unacked, so the broker redelivers it
-        self._handler(InboundMessage(message.topic, bytes(message.payload), time.time_ns(), message.mid, message.qos))
+        inbound = InboundMessage(message.topic, bytes(message.payload), time.time_ns(), message.mid, message.qos)
+        with self._accept_lock:
+            if not self._accepting.is_set():
+                self.left_for_redelivery += 1
+                return  # shutting down: left unacked, so the broker redelivers it
+            self._handler(inbound)

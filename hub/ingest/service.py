@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from hub.deadletters.store import DeadLetterStore
+from hub.forward.forwarder import Forwarding
 from hub.ingest.batcher import BatchWriter
 from hub.ingest.envelope import InboundMessage, MessageTranslator
 from hub.ingest.mqtt import MqttConsumer
@@ -43,10 +45,13 @@ class IngestService:
         self.dead_letters = DeadLetterStore(settings.dead_letter_path)
         self.spool = Spool(settings.spool_path) if settings.spool_after_s > 0 else None
         self.unmapped = UnmappedStore(settings.data_dir / UNMAPPED_FILE)
+        # Labs with `forward:` get their latest entities pushed to their city's NGSI-LD broker.
+        self.forwarding = Forwarding.from_labs(self.labs)
         self.writer = writer or writer_from_settings(settings)
         self.consumer = MqttConsumer.from_settings(
             settings, topic_filters=self.translator.topic_filters, on_message=self._on_message
         )
+        reporter = StatsReporter(self.stats, interval_s=settings.stats_interval_s)
         self.batcher = BatchWriter(
             writer=self.writer,
             dead_letters=self.dead_letters,
@@ -55,10 +60,12 @@ class IngestService:
             batch_size=settings.batch_size,
             linger_s=settings.batch_linger_ms / 1000,
             max_backoff_s=settings.retry_max_backoff_s,
-            extra_lines=StatsReporter(self.stats, interval_s=settings.stats_interval_s).due_lines,
+            extra_lines=reporter.due_lines,
+            final_lines=reporter.final_lines,
             spool=self.spool,
             spool_after_s=settings.spool_after_s,
             unmapped=self.unmapped,
+            on_stored=self.forwarding.offer if self.forwarding.forwarders else None,
         )
         self._stopped = threading.Event()
 
@@ -73,6 +80,7 @@ class IngestService:
             redact_url(self.settings.influx_url),
             self.settings.influx_api,
         )
+        self.forwarding.start()
         self.batcher.start()
         self.consumer.start()
 
@@ -92,24 +100,39 @@ class IngestService:
         flushed = self.batcher.stop(timeout_s)
         if not flushed:
             log.warning("stopped before every message was written; the broker will redeliver them")
-        self.consumer.close()
+        self.consumer.close()  # once the broker has processed the last acks
+        self.forwarding.stop()
         self.writer.close()
         self.dead_letters.close()
         self.unmapped.close()
         if self.spool is not None:
             self.spool.close()
-        log.info("stopped")
+        total = self.stats.total
+        log.info(
+            "stopped after handling %d messages (%d readings, %d dead letters); %d lines wait in the spool",
+            sum(total.messages.values()),
+            sum(total.readings.values()),
+            sum(total.dead_letters.values()),
+            self.stats.spool_depth,
+        )
 
-    def run_forever(self) -> None:
-        """Run until SIGTERM or SIGINT (call from the main thread)."""
+    def run_forever(self, *, on_sighup: Callable[[], None] | None = None) -> None:
+        """Run until SIGTERM or SIGINT (call from the main thread). SIGHUP calls ``on_sighup`` (the hosted API
+        reloads its lab configs); ingest keeps the lab configs it started with until it is restarted."""
         done = threading.Event()
 
         def _on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s: flushing and stopping", signal.Signals(signum).name)
             done.set()
 
+        def _on_hangup(_signum: int, _frame: FrameType | None) -> None:
+            log.info("SIGHUP: ingest keeps the lab configs it started with; restart citylab serve to apply changes")
+            if on_sighup is not None:
+                on_sighup()
+
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
+        signal.signal(signal.SIGHUP, _on_hangup)
         self.start()
         done.wait()
         self.stop()

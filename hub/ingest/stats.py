@@ -29,6 +29,8 @@ class IngestStats:
         self._delta = StatsSnapshot()
         self.queue_depth = 0
         self.spool_depth = 0
+        # While InfluxDB writes fail: the class of the last answer (hub.store.writers.Answer), else None.
+        self.write_failing: str | None = None
         self._batch_observers: list[Callable[[int, float], None]] = []
 
     def message(self, lab: str, readings: int, unmapped: int) -> None:

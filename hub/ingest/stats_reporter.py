@@ -59,6 +59,14 @@ class StatsReporter:
         if now - self._last < self._interval_s:
             return []
         self._last = now
+        return self._lines()
+
+    def final_lines(self) -> list[str]:
+        """The counters since the last interval, whatever its length: what a stopping hub writes last."""
+        self._last = self._monotonic()
+        return self._lines()
+
+    def _lines(self) -> list[str]:
         points = stats_points(
             self._stats.take_delta(), queue_depth=self._stats.queue_depth, spool_depth=self._stats.spool_depth
         )

@@ -71,6 +71,12 @@ class LabCatalog:
                 raise Unavailable(f"lab configuration can't be loaded: {self._error}")
             return self._labs
 
+    def reload(self) -> None:
+        """Re-read the configs now, changed or not (SIGHUP): an edit the fingerprint can't see applies too."""
+        with self._lock:
+            self._seen = None
+            self._refresh()
+
     def status(self) -> CatalogStatus:
         with self._lock:
             self._refresh()

@@ -56,6 +56,8 @@ class InfluxQLClient:
         headers = {"Authorization": f"Token {token}"} if token else {}
         auth = (username, password or "") if username and not token else None
         self.database = database
+        # Never echoed in an error (which may reach a response or a log line), whatever a server or library says.
+        self._secrets = [secret for secret in (token, password) if secret]
         self._client = httpx.Client(base_url=url.rstrip("/"), headers=headers, auth=auth, timeout=timeout_s)
 
     def query(self, statement: str, *, params: dict[str, Any] | None = None, epoch: str | None = "ns") -> list[Series]:
@@ -68,14 +70,14 @@ class InfluxQLClient:
         try:
             response = self._client.post("/query", data=form)
         except httpx.HTTPError as exc:
-            raise InfluxUnavailableError(f"InfluxDB unreachable: {exc}") from exc
+            raise InfluxUnavailableError(self._scrub(f"InfluxDB unreachable: {exc}")) from exc
         if response.status_code != 200:
             kind = (
                 InfluxUnavailableError
                 if response.status_code >= 500 or response.status_code in _UNAVAILABLE_STATUSES
                 else InfluxQueryError
             )
-            raise kind(f"InfluxDB answered {response.status_code}: {response.text[:300]}")
+            raise kind(self._scrub(f"InfluxDB answered {response.status_code}: {response.text[:300]}"))
         try:
             body = response.json()
         except ValueError as exc:
@@ -91,6 +93,11 @@ class InfluxQLClient:
                     Series(item.get("name", ""), item.get("tags") or {}, item["columns"], item.get("values", []))
                 )
         return series
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def execute(self, statement: str) -> None:
         self.query(statement, epoch=None)

@@ -73,6 +73,8 @@ def test_serve_hosts_the_api_and_its_metrics_see_ingest(network):
     assert found[("citylab_dead_letters_total", (("lab", "aarhus-city-lab"), ("reason", "out_of_range")))] == 1
     assert found[("citylab_spool_depth", ())] == 0
     assert found[("citylab_mqtt_connected", ())] == 1
+    assert found[("citylab_write_failing", ())] == 0
+    assert found[("citylab_write_held", ())] == 0
     batches = found[("citylab_write_latency_seconds_count", ())]
     assert batches >= 1
     assert found[("citylab_batch_lines_count", ())] == batches

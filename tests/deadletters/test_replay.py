@@ -7,14 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from core.model import RejectCode
 from hub.deadletters.replay import replay
-from hub.deadletters.store import DeadLetter, DeadLetterStore
+from hub.deadletters.store import DeadLetter, DeadLetterStore, rejected_reading_reason
 from hub.devstack import InfluxDB1, free_port
 from hub.ingest.envelope import InboundMessage, MessageTranslator
 from hub.labs import LabConfig, load_labs
 from hub.settings import Settings
+from hub.store.delivery import write_exactly
 from hub.store.influxql import InfluxQLClient
-from hub.store.writers import TransientWriteError
+from hub.store.writers import TransientWriteError, make_writer
 from tests.conftest import LABS_DIR
 from tests.support.payloads import AARHUS_TOPIC, ttn_uplink
 
@@ -75,13 +77,13 @@ def test_a_fixed_mapping_writes_what_now_decodes_and_resolves_its_letters(
     fixed = labs_with(tmp_path, "after", "mm")
 
     dry = replay(letters, labs=fixed, settings=settings, store=store, dry_run=True)
-    assert (dry.selected, dry.decoded, dry.readings_written, dry.new_dead_letters) == (3, 2, 3, 0)
+    assert (dry.selected, dry.decoded, dry.readings, dry.readings_written, dry.new_dead_letters) == (3, 2, 3, 0, 0)
     assert dict(dry.still_failing_reasons) == {"decode_error": 1}
     assert len(store.select()) == 3
     assert influxql.query('SELECT "value" FROM "waterLevel"') == []
 
     done = replay(letters, labs=fixed, settings=settings, store=store, dry_run=False)
-    assert (done.decoded, done.readings_written, done.still_failing) == (2, 3, 1)
+    assert (done.decoded, done.readings, done.readings_written, done.still_failing) == (2, 3, 3, 1)
     assert [letter.reason_code for letter in store.select()] == ["decode_error"]
     (level,) = influxql.query('SELECT "value", device FROM "waterLevel"')
     # Each reading at its payload's time, from the message's original receive time: exactly as on arrival.
@@ -99,6 +101,52 @@ def test_a_wrong_fix_keeps_the_letter_and_records_the_new_rejection(
     assert (outcome.decoded, outcome.new_dead_letters) == (1, 1)
     (letter,) = store.select()
     assert "waterLevel 2500 m" in letter.reason
+
+
+def test_readings_influxdb_refused_are_replayed_once_the_conflict_is_resolved(
+    tmp_path: Path, store: DeadLetterStore, settings: Settings, influx: InfluxDB1, database: str, influxql
+) -> None:
+    """store_rejected letters hold the original message: after the field type conflict is gone, replay stores them."""
+    labs = labs_with(tmp_path, "labs", "cm")
+    # Someone wrote temperature as an integer in this week's shard: InfluxDB refuses the hub's float temperatures.
+    seed = make_writer(api="v1", url=influx.url, bucket=database)
+    seed.write(["temperature,device=seed value=1i 1772300000000000000"])
+    uplinks = [
+        (HARBOUR, ttn_uplink("h", {"temperature": 5.5, "pm2_5": 3.0}, "2026-03-01T10:00:00Z")),
+        (HARBOUR, ttn_uplink("h", {"pm2_5": 4.0}, "2026-03-01T11:00:00Z")),
+    ]
+    lines = ingest(store, labs, uplinks)
+    assert store.select() == []
+    refused = write_exactly(seed, lines)
+    assert [lines[rejection.index].startswith("temperature") for rejection in refused] == [True]
+    (rejection,) = refused
+    message = InboundMessage(*uplinks[0], 1_772_400_000_000_000_000)
+    store.add_many(
+        [
+            DeadLetter(
+                message.received_ns,
+                message.topic,
+                "aarhus-city-lab",
+                "ttn-v3",
+                RejectCode.STORE_REJECTED,
+                rejected_reading_reason(lines[rejection.index], rejection.status, rejection.reason),
+                message.payload,
+            )
+        ]
+    )
+
+    still = replay(store.select(), labs=labs, settings=settings, store=store, dry_run=False)
+    assert (still.decoded, still.still_failing, still.new_dead_letters, still.readings) == (0, 1, 0, 2)
+    assert still.readings_written == 1  # pm25 again (idempotent); temperature refused again, the letter stays
+    assert len(store.select()) == 1
+
+    influxql.execute('DROP MEASUREMENT "temperature"')  # the operator resolves the conflict
+    done = replay(store.select(), labs=labs, settings=settings, store=store, dry_run=False)
+    assert (done.decoded, done.still_failing, done.readings_written) == (1, 0, 2)
+    assert store.select() == []
+    (temperature,) = influxql.query('SELECT "value", device FROM temperature')
+    assert temperature.values == [[1772359200000000000, 5.5, "harbour-1"]]
+    seed.close()
 
 
 def test_letters_replay_cannot_use_stay_as_they_are(tmp_path: Path, store: DeadLetterStore, settings: Settings) -> None:

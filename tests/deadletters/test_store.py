@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.model import RejectCode
-from hub.deadletters.store import MAX_STORED_PAYLOAD, DeadLetter, DeadLetterStore
+from hub.deadletters.store import MAX_REASON_CHARS, DeadLetter, DeadLetterStore
 
 
 def letter(n: int, *, lab: str | None = "oslo-urban-lab", code: str = RejectCode.OUT_OF_RANGE, **changes) -> DeadLetter:
@@ -45,13 +45,19 @@ def test_letters_come_back_oldest_first_with_ids_and_sizes(store: DeadLetterStor
     reopened.close()
 
 
-def test_big_payloads_and_reasons_are_cut_but_the_real_size_is_kept(store: DeadLetterStore) -> None:
-    big = b"x" * (MAX_STORED_PAYLOAD + 10)
+def test_payloads_are_stored_whole_and_only_reasons_are_cut(store: DeadLetterStore) -> None:
+    """A letter must be replayable: its payload is data, never cut (the old store kept only 64 KiB)."""
+    big = bytes(range(256)) * 4096 + b"end"  # 1 MiB and a bit, every byte value
     store.add_many([letter(1, payload=big, reason="r" * 5000)])
     (found,) = store.select()
-    assert len(found.payload) == MAX_STORED_PAYLOAD
-    assert found.payload_size == MAX_STORED_PAYLOAD + 10
-    assert len(found.reason) == 2000
+    assert found.payload == big
+    assert found.payload_size == len(big)
+    assert len(found.reason) == MAX_REASON_CHARS
+
+
+def test_letters_are_committed_with_synchronous_full(store: DeadLetterStore) -> None:
+    """A letter stands in for an acked message: its commit must be on disk, not only in the OS cache."""
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_filters_pages_counts_and_deletes(store: DeadLetterStore) -> None:

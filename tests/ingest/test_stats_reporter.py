@@ -119,3 +119,16 @@ def test_the_hub_health_dashboard_reads_exactly_the_fields_the_hub_writes() -> N
     written = {field for kind in (LabField, ReasonField, WriterField) for field in kind}
     assert queried == written
     assert tags == set(Tag)
+
+
+def test_the_final_lines_carry_what_the_interval_has_so_far() -> None:
+    """At stop the hub writes the counters of its last, unfinished interval: none are lost to a restart."""
+    clock = [100.0]
+    stats = IngestStats()
+    reporter = StatsReporter(stats, interval_s=5.0, monotonic=lambda: clock[0], wall_ns=lambda: 7)
+    stats.message("oslo-urban-lab", 3, 0)
+    clock[0] += 1.0
+    assert reporter.due_lines() == []  # the interval is not over
+    final = reporter.final_lines()
+    assert any("lab=oslo-urban-lab" in line and "messages=1.0" in line for line in final)
+    assert all(line.endswith(" 7") for line in final)

@@ -1,4 +1,4 @@
-"""The NGSI-LD forwarder against a local HTTP server that answers as the spec's examples do.
+"""The NGSI-LD forwarder against a local HTTP server (``city_broker``) that answers as the spec's examples do.
 
 ETSI GS CIM 009 clause 5.6.8 (Batch Entity Upsert): 201 with the ids created, 204 when all were
 updated, 207 with a BatchOperationResult ``{"success": [...], "errors": [{"entityId", "error":
@@ -17,16 +17,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from core.model import Reading
+from hub.devstack import free_port
 from hub.forward.config import NgsiLdForward
 from hub.forward.forwarder import Forwarding, NgsiLdForwarder
 from hub.labs import LabConfigError, load_lab, load_labs
 from tests.conftest import LABS_DIR
 from tests.ngsi.conftest import reading
 from tests.ngsi.test_schemas import assert_valid, key_values
+from tests.support.influx import wait_for_rows
+from tests.support.mqtt import publish_all
+from tests.support.payloads import AARHUS_TOPIC, ttn_uplink
 
 SECRET = "s3cret-token-never-logged"
 LAB = load_labs(LABS_DIR)["aarhus-city-lab"]
@@ -43,7 +48,7 @@ class Broker:
 
 
 @pytest.fixture
-def broker() -> Iterator[Broker]:
+def city_broker() -> Iterator[Broker]:
     state = Broker(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -87,9 +92,9 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def test_upserts_batches_of_valid_smart_data_models_entities(broker, monkeypatch):
+def test_upserts_batches_of_valid_smart_data_models_entities(city_broker, monkeypatch):
     monkeypatch.setenv("CITY_BROKER_TOKEN", SECRET)
-    forwarder = NgsiLdForwarder(LAB, config(broker.url, tenant="aarhus", token_env="CITY_BROKER_TOKEN"))
+    forwarder = NgsiLdForwarder(LAB, config(city_broker.url, tenant="aarhus", token_env="CITY_BROKER_TOKEN"))
     forwarder.start()
     forwarder.offer(
         [
@@ -99,7 +104,7 @@ def test_upserts_batches_of_valid_smart_data_models_entities(broker, monkeypatch
         ]
     )
     assert forwarder.stop()
-    [request] = broker.requests
+    [request] = city_broker.requests
     assert request["path"] == "/ngsi-ld/v1/entityOperations/upsert?options=update"
     assert request["headers"]["Content-Type"] == "application/ld+json"
     assert request["headers"]["Authorization"] == f"Bearer {SECRET}"
@@ -117,19 +122,19 @@ def test_upserts_batches_of_valid_smart_data_models_entities(broker, monkeypatch
     assert (forwarder.stats.sent, forwarder.stats.failed, forwarder.stats.not_exposed) == (2, 0, 1)
 
 
-def test_a_context_link_instead_of_an_inline_context(broker):
-    link = "https://broker.city.example/contexts/city.jsonld"
-    forwarder = NgsiLdForwarder(LAB, config(broker.url, context=link))
+def test_a_context_link_instead_of_an_inline_context(city_broker):
+    link = "https://city_broker.city.example/contexts/city.jsonld"
+    forwarder = NgsiLdForwarder(LAB, config(city_broker.url, context=link))
     forwarder.start()
     forwarder.offer([pm25("lamp-1", 1.0)])
     assert forwarder.stop()
-    request = broker.requests[0]
+    request = city_broker.requests[0]
     assert request["headers"]["Content-Type"] == "application/json"
     assert request["headers"]["Link"].startswith(f'<{link}>; rel="http://www.w3.org/ns/json-ld#context"')
     assert "@context" not in request["entities"][0]
 
 
-def test_207_counts_refused_entities_and_does_not_resend_them(broker, caplog):
+def test_207_counts_refused_entities_and_does_not_resend_them(city_broker, caplog):
     def answer(entities):
         bad = [e["id"] for e in entities if e["id"].endswith(":bad")]
         return 207, {
@@ -148,19 +153,19 @@ def test_207_counts_refused_entities_and_does_not_resend_them(broker, caplog):
             ],
         }
 
-    broker.answer = answer
-    forwarder = NgsiLdForwarder(LAB, config(broker.url))
+    city_broker.answer = answer
+    forwarder = NgsiLdForwarder(LAB, config(city_broker.url))
     forwarder.start()
     with caplog.at_level(logging.WARNING):
         forwarder.offer([pm25("good", 1.0), pm25("bad", 2.0)])
         assert forwarder.stop()
-    assert len(broker.requests) == 1
+    assert len(city_broker.requests) == 1
     assert (forwarder.stats.sent, forwarder.stats.failed) == (1, 1)
     assert "BadRequestData pm25 out of range" in caplog.text
 
 
-def test_400_problem_details_fail_the_batch_with_the_reason(broker, caplog):
-    broker.answer = lambda entities: (
+def test_400_problem_details_fail_the_batch_with_the_reason(city_broker, caplog):
+    city_broker.answer = lambda entities: (
         400,
         {
             "type": "https://uri.etsi.org/ngsi-ld/errors/InvalidRequest",
@@ -169,7 +174,7 @@ def test_400_problem_details_fail_the_batch_with_the_reason(broker, caplog):
             "detail": "not an array",
         },
     )
-    forwarder = NgsiLdForwarder(LAB, config(broker.url))
+    forwarder = NgsiLdForwarder(LAB, config(city_broker.url))
     forwarder.start()
     with caplog.at_level(logging.WARNING):
         forwarder.offer([pm25("a", 1.0), pm25("b", 2.0)])
@@ -178,38 +183,38 @@ def test_400_problem_details_fail_the_batch_with_the_reason(broker, caplog):
     assert "InvalidRequest not an array" in forwarder.stats.last_error
 
 
-def test_unavailable_broker_is_retried_with_backoff_and_nothing_is_lost(broker, caplog):
+def test_unavailable_broker_is_retried_with_backoff_and_nothing_is_lost(city_broker, caplog):
     answers = iter([(503, None), (503, None), (201, ["urn:ngsi-ld:AirQualityObserved:aarhus:aarhus-city-lab:a"])])
-    broker.answer = lambda entities: next(answers, (204, None))
-    secret_url = broker.url.replace("http://", f"http://user:{SECRET}@")
+    city_broker.answer = lambda entities: next(answers, (204, None))
+    secret_url = city_broker.url.replace("http://", f"http://user:{SECRET}@")
     forwarder = NgsiLdForwarder(LAB, config(secret_url, max_backoff_s=0.2))
     with caplog.at_level(logging.INFO):
         forwarder.start()
         forwarder.offer([pm25("a", 1.0)])
         wait_for(lambda: forwarder.stats.sent == 1)
         assert forwarder.stop()
-    assert len(broker.requests) == 3
-    assert all(r["entities"] == broker.requests[0]["entities"] for r in broker.requests)
+    assert len(city_broker.requests) == 3
+    assert all(r["entities"] == city_broker.requests[0]["entities"] for r in city_broker.requests)
     assert forwarder.stats.retries == 2
-    assert broker.requests[0]["headers"]["Authorization"].startswith("Basic ")  # user info, sent as a header
+    assert city_broker.requests[0]["headers"]["Authorization"].startswith("Basic ")  # user info, sent as a header
     assert SECRET not in caplog.text
     assert "http://***@127.0.0.1" in caplog.text
 
 
-def test_offer_never_blocks_and_a_full_queue_keeps_the_latest_value_per_attribute(broker):
-    broker.delay_s = 0.5  # a slow broker: the queue fills while the first batch is in flight
-    forwarder = NgsiLdForwarder(LAB, config(broker.url, queue_size=10, batch_size=1, linger_s=0))
+def test_offer_never_blocks_and_a_full_queue_keeps_the_latest_value_per_attribute(city_broker):
+    city_broker.delay_s = 0.5  # a slow city_broker: the queue fills while the first batch is in flight
+    forwarder = NgsiLdForwarder(LAB, config(city_broker.url, queue_size=10, batch_size=1, linger_s=0))
     forwarder.start()
     wait_for(lambda: forwarder._thread.is_alive())
     forwarder.offer([pm25("first", 1.0)])
-    wait_for(lambda: len(broker.requests) == 1)
+    wait_for(lambda: len(city_broker.requests) == 1)
     started = time.monotonic()
     for hour in range(20):
         forwarder.offer([pm25(f"d{device}", float(hour), hour) for device in range(3)])
-    assert time.monotonic() - started < 0.2  # 60 offers while the broker sleeps
+    assert time.monotonic() - started < 0.2  # 60 offers while the city broker sleeps
     assert forwarder.stop(timeout_s=10)
-    sent = [(e["name"]["value"], e["pm25"]["value"]) for r in broker.requests for e in r["entities"]]
-    # Each device's last value (hour 19) reached the broker; every older value was either sent or counted.
+    sent = [(e["name"]["value"], e["pm25"]["value"]) for r in city_broker.requests for e in r["entities"]]
+    # Each device's last value (hour 19) reached the city broker; every older value was either sent or counted.
     assert {value for name, value in sent if name == "d0"} >= {19.0}
     stats = forwarder.stats
     assert stats.offered == 61
@@ -217,19 +222,19 @@ def test_offer_never_blocks_and_a_full_queue_keeps_the_latest_value_per_attribut
     assert stats.coalesced > 0 and stats.dropped == 0
 
 
-def test_forwarding_routes_readings_to_their_lab(broker):
-    lab = LAB.model_copy(update={"forward": config(broker.url)})
+def test_forwarding_routes_readings_to_their_lab(city_broker):
+    lab = LAB.model_copy(update={"forward": config(city_broker.url)})
     forwarding = Forwarding({"aarhus-city-lab": NgsiLdForwarder(lab, lab.forward)})
     forwarding.start()
     other = reading("copenhagen", "copenhagen-street-lab", "x", "pm25", 1.0, "2026-03-01T00:00:00Z")
     forwarding.offer([pm25("a", 1.0), other])
     assert forwarding.stop()
-    assert [e["name"]["value"] for r in broker.requests for e in r["entities"]] == ["a"]
+    assert [e["name"]["value"] for r in city_broker.requests for e in r["entities"]] == ["a"]
 
 
 def test_lab_config_forward_section(tmp_path: Path):
     data = yaml.safe_load((LABS_DIR / "aarhus-city-lab.yaml").read_text())
-    data["forward"] = {"format": "ngsi-ld", "url": "https://broker.aarhus.example", "token_env": "AARHUS_BROKER"}
+    data["forward"] = {"format": "ngsi-ld", "url": "https://city_broker.aarhus.example", "token_env": "AARHUS_BROKER"}
     path = tmp_path / "aarhus-city-lab.yaml"
     path.write_text(yaml.safe_dump(data))
     lab = load_lab(path)
@@ -242,3 +247,34 @@ def test_lab_config_forward_section(tmp_path: Path):
     message = str(error.value)
     assert f"{path}: forward.url" in message and "forward.token" in message
     assert SECRET not in message
+
+
+@pytest.mark.integration
+def test_citylab_serve_forwards_what_it_stored_to_the_citys_broker(
+    city_broker, broker, hub_factory, tmp_path, influxql
+):
+    """Real ingest, Mosquitto (``broker``) and InfluxDB: a lab with `forward:` pushes what it stored to its city."""
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    data = yaml.safe_load((LABS_DIR / "aarhus-city-lab.yaml").read_text())
+    data["forward"] = {"format": "ngsi-ld", "url": city_broker.url, "linger_s": 0.05}
+    (labs / "aarhus-city-lab.yaml").write_text(yaml.safe_dump(data))
+    api_port = free_port()
+    hub_factory(labs=labs, extra_env={"CITYLAB_API_PORT": str(api_port)})
+    publish_all(
+        broker.port,
+        [(AARHUS_TOPIC.format(device="lamp-9"), ttn_uplink("lamp-9", {"pm2_5": 8.5}, "2026-03-01T10:00:00Z"))],
+    )
+    wait_for_rows(influxql, 'SELECT "value" FROM pm25', 1)
+    wait_for(lambda: any(r["entities"] for r in city_broker.requests))
+    [entity] = [e for r in city_broker.requests for e in r["entities"]]
+    assert entity["id"] == "urn:ngsi-ld:AirQualityObserved:aarhus:aarhus-city-lab:lamp-9"
+    assert entity["pm25"]["value"] == 8.5 and entity["pm25"]["observedAt"] == "2026-03-01T10:00:00Z"
+    wait_for(lambda: 'citylab_forward_sent_total{lab="aarhus-city-lab"} 1.0' in metrics(api_port))
+
+
+def metrics(port: int) -> str:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return ""

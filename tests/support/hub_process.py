@@ -16,12 +16,13 @@ class HubProcess:
     env: dict[str, str]
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    command: str = "serve"  # or "api"
 
     def start(self, *, wait_connected: bool = True, timeout_s: float = 20.0) -> HubProcess:
         full_env = {**os.environ, **self.env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve"],
+            [sys.executable, "-m", "hub.cli", self.command],
             env=full_env,
             stdout=subprocess.DEVNULL,
             stderr=self.log_path.open("ab"),
@@ -29,6 +30,22 @@ class HubProcess:
         if wait_connected:
             self.wait_for_log("subscribed to", timeout_s)
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def rss_bytes(self) -> int:
+        """The process's resident set size now (Linux /proc)."""
+        for row in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1]) * 1024
+        raise AssertionError("no VmRSS in /proc")
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -2,7 +2,7 @@
 
 InfluxDB 1.8 documents ``/api/v2/write`` as a mapping onto ``/write``: the bucket is
 ``database/retention-policy`` and the token is ``username:password``. Debian ships 1.6,
-which predates that endpoint, so CI exercises the hub's influxdb-client (v2) path
+which predates that endpoint, so CI exercises the hub's v2 write path
 through this proxy: it does exactly that mapping and forwards to the real 1.6 server,
 where the points land and are read back from. It only rewrites the request.
 """

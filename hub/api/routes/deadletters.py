@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from core.timeutil import ns_to_rfc3339
 from hub.api.deps import AdminAccess, DeadLettersDep, LabsDep, ReadAccess, SettingsDep
 from hub.api.models import DeadLetterList, DeadLetterOut, ReplayRequest, ReplayResult
 from hub.api.params import LabQuery
 from hub.api.problems import ApiProblem, problem_responses
+from hub.api.state import DeadLetterAccess
 from hub.deadletters.replay import replay
 from hub.deadletters.store import DeadLetter, DeadLetterStore
+from hub.labs import LabConfig
 from hub.read import RFC3339_PATTERN, parse_time
-from hub.store.writers import PermanentWriteError, TransientWriteError
+from hub.settings import Settings
+from hub.store.writers import TransientWriteError
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["dead letters"], responses=problem_responses(400, 401, 503))
 
@@ -65,18 +73,50 @@ def list_dead_letters(
     )
 
 
+# The body is documented here and read by the route itself, after the admin token is checked: a body
+# parameter would make FastAPI read the whole body before any dependency runs.
+_REPLAY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ReplayRequest.model_json_schema()}},
+    }
+}
+
+
 @router.post(
     "/deadletters/replay",
     summary="Re-decode dead letters with today's codecs and lab configs; write what now decodes",
     dependencies=[AdminAccess],
-    responses=problem_responses(403),
+    responses=problem_responses(403, 413),
     operation_id="replay_dead_letters",
+    openapi_extra=_REPLAY_BODY,
 )
-def replay_dead_letters(
-    body: ReplayRequest, settings: SettingsDep, labs: LabsDep, dead_letters: DeadLettersDep
+async def replay_dead_letters(
+    request: Request, settings: SettingsDep, labs: LabsDep, dead_letters: DeadLettersDep
 ) -> ReplayResult:
     """Needs the admin token. Letters whose message now decodes are removed after its readings are written;
     the rest stay. Rejections found that were not stored yet become new dead letters."""
+    raw = await request.body()  # bounded by CITYLAB_API_MAX_BODY_BYTES (hub/api/limits.py)
+    if not raw.strip():
+        raise ApiProblem(400, 'a JSON body is required, e.g. {} or {"reason": "out_of_range", "dry_run": true}')
+    try:
+        body = ReplayRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        raise ApiProblem(400, _describe(exc)) from None
+    return await run_in_threadpool(_replay, body, settings, labs, dead_letters)
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item.get("loc", ()))
+        parts.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid body"
+
+
+def _replay(
+    body: ReplayRequest, settings: Settings, labs: dict[str, LabConfig], dead_letters: DeadLetterAccess
+) -> ReplayResult:
     if body.limit > settings.api_max_replay:
         raise ApiProblem(400, f"limit {body.limit} exceeds the maximum of {settings.api_max_replay} per replay")
     since_ns = parse_time(body.since, "since") if body.since is not None else None
@@ -85,12 +125,16 @@ def replay_dead_letters(
         letters = _select(store, body.lab, body.reason, since_ns, wanted, body.limit)
         try:
             outcome = replay(letters, labs=labs, settings=settings, store=store, dry_run=body.dry_run)
-        except (TransientWriteError, PermanentWriteError) as exc:
-            raise ApiProblem(503, f"replay wrote nothing and removed nothing: {exc}") from None
+        except TransientWriteError as exc:
+            log.warning("replay wrote nothing and removed nothing: %s", exc)
+            raise ApiProblem(
+                503, f"InfluxDB can't take writes now ({exc.answer.value}): the replay wrote and removed nothing"
+            ) from None
     return ReplayResult(
         selected=outcome.selected,
         decoded=outcome.decoded,
         still_failing=outcome.still_failing,
+        readings=outcome.readings,
         readings_written=outcome.readings_written,
         new_dead_letters=outcome.new_dead_letters,
         dry_run=body.dry_run,
