@@ -72,10 +72,16 @@ def _matches(credentials: HTTPAuthorizationCredentials | None, *tokens: SecretSt
     return any(results)
 
 
+def may_read(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> bool:
+    """Reads are public without CITYLAB_API_READ_TOKEN; with it, the read or the admin token reads.
+
+    The one read check every front end (JSON API, NGSI-LD, open data, the page) asks, each answering
+    a refusal in its own form."""
+    return settings.api_read_token is None or _matches(credentials, settings.api_read_token, settings.api_admin_token)
+
+
 def require_read(settings: SettingsDep, credentials: Credentials) -> None:
-    if settings.api_read_token is None:
-        return
-    if not _matches(credentials, settings.api_read_token, settings.api_admin_token):
+    if not may_read(settings, credentials):
         raise ApiProblem(401, headers=_UNAUTHORIZED)
 
 

@@ -7,7 +7,6 @@ ProblemDetails. See docs/interoperability.md.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from typing import Annotated, Any
@@ -17,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from core.timeutil import NS_PER_S, now_ns, ns_to_rfc3339
-from hub.api.deps import Credentials
+from hub.api.deps import Credentials, may_read
 from hub.api.state import ApiState
 from hub.labs import LabConfig
 from hub.ngsi import contexts, data, service
@@ -97,13 +96,7 @@ def _base(request: Request) -> str:
 
 def require_read(request: Request, credentials: Credentials) -> None:
     """The JSON API's read token (CITYLAB_API_READ_TOKEN; the admin token also reads), answered as NGSI-LD."""
-    settings = _api(request).settings
-    if settings.api_read_token is None:
-        return
-    given = credentials.credentials.encode("utf-8") if credentials is not None else None
-    tokens = [t for t in (settings.api_read_token, settings.api_admin_token) if t is not None]
-    matches = [hmac.compare_digest(given or b"", t.get_secret_value().encode("utf-8")) for t in tokens]
-    if given is None or not any(matches):
+    if not may_read(_api(request).settings, credentials):
         raise NgsiLdError(ErrorType.UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -7,16 +7,15 @@ Reads need the API's read token when CITYLAB_API_READ_TOKEN is set.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
-from hub.api.deps import Credentials
+from hub.api.deps import ReadAccess
 from hub.api.problems import ApiProblem
 from hub.api.state import ApiState
 from hub.labs import LabConfig
@@ -41,17 +40,6 @@ def _settings(request: Request) -> OpenDataSettings:
     return settings
 
 
-def require_read(request: Request, credentials: Credentials) -> None:
-    settings = _api(request).settings
-    if settings.api_read_token is None:
-        return
-    given = credentials.credentials.encode("utf-8") if credentials is not None else None
-    tokens = [t for t in (settings.api_read_token, settings.api_admin_token) if t is not None]
-    matches = [hmac.compare_digest(given or b"", t.get_secret_value().encode("utf-8")) for t in tokens]
-    if given is None or not any(matches):
-        raise ApiProblem(401, headers={"WWW-Authenticate": "Bearer"})
-
-
 def _labs(request: Request) -> dict[str, LabConfig]:
     try:
         return _api(request).labs.current()
@@ -68,14 +56,14 @@ def _window(request: Request) -> tuple[date, date]:
     return publication.day_range(datetime.now(UTC).date(), _settings(request).days)
 
 
-@router.get("/", dependencies=[Depends(require_read)], summary="What is published", response_model=None)
+@router.get("/", dependencies=[ReadAccess], summary="What is published", response_model=None)
 def index(request: Request) -> Response:
     return PlainTextResponse(
         publication.readme(_labs(request), _settings(request).license_name, _settings(request).license_url)
     )
 
 
-@router.get("/catalog.jsonld", dependencies=[Depends(require_read)], summary="DCAT-AP 3 catalogue", response_model=None)
+@router.get("/catalog.jsonld", dependencies=[ReadAccess], summary="DCAT-AP 3 catalogue", response_model=None)
 def catalog(request: Request) -> Response:
     labs = _labs(request)
     first, last = _window(request)
@@ -87,9 +75,7 @@ def catalog(request: Request) -> Response:
     return JSONResponse(body, media_type="application/ld+json")
 
 
-@router.get(
-    "/{city}/{quantity}/{day}.csv", dependencies=[Depends(require_read)], summary="One day's CSV", response_model=None
-)
+@router.get("/{city}/{quantity}/{day}.csv", dependencies=[ReadAccess], summary="One day's CSV", response_model=None)
 def daily_file(request: Request, city: str, quantity: str, day: str) -> Response:
     labs = _labs(request)
     if city not in {lab.city for lab in labs.values()} or quantity not in load_vocabulary().quantities:
