@@ -21,7 +21,7 @@ from hub.deadletters.store import DeadLetterStore
 from hub.forward.forwarder import Forwarding
 from hub.ingest.batcher import BatchWriter
 from hub.ingest.envelope import InboundMessage, MessageTranslator
-from hub.ingest.mqtt import MqttConsumer
+from hub.ingest.mqtt import MqttConsumer, shared_filters
 from hub.ingest.stats import IngestStats
 from hub.ingest.stats_reporter import StatsReporter
 from hub.labs import LabConfig, load_labs
@@ -49,9 +49,12 @@ class IngestService:
         self.forwarding = Forwarding.from_labs(self.labs)
         self.writer = writer or writer_from_settings(settings)
         self.consumer = MqttConsumer.from_settings(
-            settings, topic_filters=self.translator.topic_filters, on_message=self._on_message
+            settings,
+            topic_filters=shared_filters(self.translator.topic_filters, settings.mqtt_share_group),
+            on_message=self._on_message,
         )
-        reporter = StatsReporter(self.stats, interval_s=settings.stats_interval_s)
+        # Tagged with the client id: points of several workers written at the same nanosecond stay apart.
+        reporter = StatsReporter(self.stats, interval_s=settings.stats_interval_s, worker=settings.mqtt_client_id)
         self.batcher = BatchWriter(
             writer=self.writer,
             dead_letters=self.dead_letters,
@@ -72,11 +75,14 @@ class IngestService:
     # --- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
+        group = self.settings.mqtt_share_group
         log.info(
-            "starting: %d labs, %d topic filters, MQTT %s, InfluxDB %s (%s API)",
+            "starting: %d labs, %d topic filters%s, MQTT %s as %s, InfluxDB %s (%s API)",
             len(self.labs),
             len(self.consumer.topic_filters),
+            f" shared in group {group}" if group else "",
             self.consumer.target.redacted(),
+            self.consumer.client_id,
             redact_url(self.settings.influx_url),
             self.settings.influx_api,
         )
