@@ -35,12 +35,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
         metavar="N",
-        help=f"run N worker processes (2..{MAX_WORKERS}) sharing the subscriptions ($share/<group>/<filter>, group "
-        "CITYLAB_MQTT_SHARE_GROUP, default the client id); worker i is MQTT client <CITYLAB_MQTT_CLIENT_ID>-w<i> with "
-        "data directory <CITYLAB_DATA_DIR>/worker-<i>, and is restarted with that identity when it dies "
-        "(default 1: one pipeline in this process)",
+        help=f"run N supervised worker processes (1..{MAX_WORKERS}) sharing the subscriptions "
+        "($share/<group>/<filter>, group CITYLAB_MQTT_SHARE_GROUP, default the client id); worker i is MQTT "
+        "client <CITYLAB_MQTT_CLIENT_ID>-w<i> with data directory <CITYLAB_DATA_DIR>/worker-<i>, restarted "
+        "with that identity when it dies "
+        "(without --workers: one pipeline in this process)",
+    )
+    parser.add_argument(
+        "--retire",
+        action="store_true",
+        help="drain and end the persistent session of CITYLAB_MQTT_CLIENT_ID (with its CITYLAB_DATA_DIR and "
+        "CITYLAB_MQTT_SHARE_GROUP): leave the group, handle what the broker holds for it and its spool, then end the "
+        "session; for a worker or replica that will not come back (docs/scaling.md)",
     )
     # Internal: how the supervisor starts worker i (1-based).
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -54,8 +61,11 @@ def run(args: argparse.Namespace) -> int:
     if args.worker is not None and not 1 <= args.worker <= MAX_WORKERS:
         print(f"error: --worker must be 1..{MAX_WORKERS}", file=sys.stderr)
         return 2
-    if not 1 <= args.workers <= MAX_WORKERS:
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         print(f"error: --workers must be 1..{MAX_WORKERS}", file=sys.stderr)
+        return 2
+    if args.retire and args.workers is not None:
+        print("error: --retire ends one session: give it that session's identity, not --workers", file=sys.stderr)
         return 2
     try:
         settings = Settings()
@@ -65,8 +75,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.worker is not None:
         return _run_worker(settings, args.worker)
-    if args.workers > 1:
+    if args.workers is not None:
         return _run_supervisor(settings, args.workers, args.log_level)
+    if args.retire:
+        return _run_retire(settings)
     return _run_single(settings)
 
 
@@ -89,8 +101,29 @@ def _run_single(settings: Settings) -> int:
     return 0
 
 
+def _run_retire(settings: Settings) -> int:
+    from hub.ingest.retire import retire
+    from hub.ingest.service import IngestService
+
+    try:
+        service = IngestService(settings)
+    except (LabConfigError, ValidationError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: stopping the retirement", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return 0 if retire(service, stop=stop) else 1
+
+
 def _run_worker(settings: Settings, index: int) -> int:
     """One worker of a supervisor: its own identity, no API, a status file, and a stop when the supervisor dies."""
+    from hub.ingest.retire import RETIRED_MARK
     from hub.ingest.service import IngestService
     from hub.ingest.workers import ParentWatch, StatusWriter, identity, share_group, worker_settings
 
@@ -102,6 +135,7 @@ def _run_worker(settings: Settings, index: int) -> int:
     except (LabConfigError, ValidationError, ValueError, OSError) as exc:
         print(f"error: {worker.name}: {exc}", file=sys.stderr)
         return 2
+    (own.data_dir / RETIRED_MARK).unlink(missing_ok=True)  # a retired worker that is started again is back
     status = StatusWriter(service)
     status.start()
     ParentWatch().start()
@@ -128,6 +162,7 @@ def _run_supervisor(settings: Settings, count: int, log_level: str) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     workers = identities(settings, count)
+    _warn_about_left_workers(settings, count, group)
 
     def command(worker: WorkerIdentity) -> list[str]:
         return [sys.executable, "-m", "hub.cli", "--log-level", log_level, "serve", "--worker", str(worker.index)]
@@ -165,6 +200,32 @@ def _run_supervisor(settings: Settings, count: int, log_level: str) -> int:
     finally:
         if api is not None:
             api.stop()
+
+
+def _warn_about_left_workers(settings: Settings, count: int, group: str) -> None:
+    """A worker of an earlier, larger run still has its session at the broker, which (Mosquitto) keeps queueing
+    its share of the messages for it: say how to retire it."""
+    from hub.deadletters.stores import WORKER_DIR
+    from hub.ingest.retire import RETIRED_MARK
+    from hub.ingest.workers import identity
+
+    if not settings.data_dir.is_dir():
+        return
+    for child in sorted(settings.data_dir.iterdir()):
+        match = WORKER_DIR.match(child.name)
+        if match is None or int(match.group(1)) <= count or (child / RETIRED_MARK).exists():
+            continue
+        left = identity(settings, int(match.group(1)))
+        log.warning(
+            "%s (MQTT client %s) ran before and is not started now: its persistent session may still hold, and keep "
+            "receiving, its share of the messages. Retire it: CITYLAB_MQTT_CLIENT_ID=%s CITYLAB_DATA_DIR=%s "
+            "CITYLAB_MQTT_SHARE_GROUP=%s citylab serve --retire",
+            left.name,
+            left.client_id,
+            left.client_id,
+            left.data_dir,
+            group,
+        )
 
 
 def _start_api(

@@ -71,6 +71,7 @@ class IngestService:
             on_stored=self.forwarding.offer if self.forwarding.forwarders else None,
         )
         self._stopped = threading.Event()
+        self._stopped_clean = False
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -97,16 +98,18 @@ class IngestService:
     def connected(self) -> bool:
         return self.consumer.connected
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop taking messages, flush and ack what is in hand, then disconnect."""
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        """Stop taking messages, flush and ack what is in hand, then disconnect. True when every message it took
+        was acked (written, spooled or dead-lettered) and none is left for the broker to redeliver."""
         if self._stopped.is_set():
-            return
+            return self._stopped_clean
         self._stopped.set()
         self.consumer.stop_accepting()
         flushed = self.batcher.stop(timeout_s)
         if not flushed:
             log.warning("stopped before every message was written; the broker will redeliver them")
         self.consumer.close()  # once the broker has processed the last acks
+        self._stopped_clean = flushed and self.consumer.left_for_redelivery == 0
         self.forwarding.stop()
         self.writer.close()
         self.dead_letters.close()
@@ -121,6 +124,7 @@ class IngestService:
             sum(total.dead_letters.values()),
             self.stats.spool_depth,
         )
+        return self._stopped_clean
 
     def run_forever(self, *, on_sighup: Callable[[], None] | None = None) -> None:
         """Run until SIGTERM or SIGINT (call from the main thread). SIGHUP calls ``on_sighup`` (the hosted API

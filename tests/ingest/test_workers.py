@@ -65,9 +65,16 @@ class Workers:
 @pytest.fixture
 def start_workers(broker: Mosquitto, influx: InfluxDB1, database: str, tmp_path: Path) -> Iterator:
     started: list[HubProcess] = []
+    default_client_id = f"citylab-workers-{uuid.uuid4().hex[:8]}"
 
-    def start(*, labs: Path = LABS_DIR, extra_env: dict[str, str] | None = None) -> Workers:
-        client_id = f"citylab-workers-{uuid.uuid4().hex[:8]}"
+    def start(
+        *,
+        labs: Path = LABS_DIR,
+        extra_env: dict[str, str] | None = None,
+        count: int = 2,
+        args: list[str] | None = None,
+        client_id: str = default_client_id,
+    ) -> Workers:
         data_dir = tmp_path / "data"
         hub = HubProcess(
             env={
@@ -82,12 +89,13 @@ def start_workers(broker: Mosquitto, influx: InfluxDB1, database: str, tmp_path:
                 "CITYLAB_BATCH_LINGER_MS": "20",
                 **(extra_env or {}),
             },
-            log_path=tmp_path / "serve.log",
-            args=["--workers", "2"],
+            log_path=tmp_path / f"serve-{len(started)}.log",
+            args=args if args is not None else ["--workers", str(count)],
         )
         started.append(hub)
         hub.start(wait_connected=False)
-        hub.wait_for_log("subscribed to", occurrences=2)
+        if args is None:
+            hub.wait_for_log("subscribed to", occurrences=count)
         return Workers(hub, client_id, data_dir)
 
     yield start
@@ -137,17 +145,6 @@ def test_kill_9_of_a_worker_mid_stream_loses_no_reading_and_sigterm_stops_all(
     restarted = re.findall(r"started worker-1 \(pid \d+\) as MQTT client (\S+) with data directory (\S+)", log)
     assert restarted == [(f"{workers.client_id}-w1", str(workers.data_dir / "worker-1"))] * 2
     assert workers.pids("worker-2") == [other_pid]  # the other one went on undisturbed
-    # Both shared the stream: each worker wrote hub_stats for messages it handled.
-    handled = {
-        series.tags["worker"]: series.values[0][1]
-        for series in client.query('SELECT sum("messages") FROM hub_stats GROUP BY "worker"')
-    }
-    assert set(handled) == {f"{workers.client_id}-w1", f"{workers.client_id}-w2"}
-    # Mosquitto's strict round robin keeps a dead member in the rotation and queues its share for it:
-    # the survivor handled exactly its half, and worker-1's half waited for it. (worker-1's own count is
-    # short of its half by what its killed process had counted but not yet written to hub_stats.)
-    assert handled[f"{workers.client_id}-w2"] == total / 2
-    assert handled[f"{workers.client_id}-w1"] > 0
 
     second_pid = workers.pids("worker-1")[1]
     assert workers.hub.terminate() == 0
@@ -155,6 +152,14 @@ def test_kill_9_of_a_worker_mid_stream_loses_no_reading_and_sigterm_stops_all(
     assert "stopped 2 workers" in log
     assert len(re.findall(r"\[worker-\d\] hub\.ingest\.service: stopped after handling", log)) == 2
     assert not alive(second_pid) and not alive(other_pid)
+
+    # Both shared the stream: each worker wrote hub_stats for the messages it handled (the last at its stop).
+    # Mosquitto's strict round robin keeps a dead member in the rotation and queues its share for it: the
+    # survivor handled exactly its half, and worker-1's half waited for it. (worker-1's own count is short of
+    # its half by what its killed process had counted but not yet written to hub_stats.)
+    survivor = f"{workers.client_id}-w2"
+    wait_until(lambda: handled_per_worker(client).get(survivor) == total / 2, 10, "worker-2's final counts")
+    assert handled_per_worker(client)[f"{workers.client_id}-w1"] > 0
     client.close()
 
 
@@ -252,3 +257,52 @@ def test_workers_stop_cleanly_when_their_supervisor_is_killed(start_workers) -> 
     log = workers.hub.log()
     assert log.count("is gone: stopping") == 2
     assert len(re.findall(r"\[worker-\d\] hub\.ingest\.service: stopped after handling", log)) == 2
+
+
+def handled_per_worker(client: InfluxQLClient) -> dict[str, float]:
+    return {
+        series.tags["worker"]: series.values[0][1]
+        for series in client.query('SELECT sum("messages") FROM hub_stats GROUP BY "worker"')
+    }
+
+
+def test_scaling_down_retires_the_left_worker_without_losing_its_share(
+    start_workers, broker: Mosquitto, influx: InfluxDB1, database: str
+) -> None:
+    """From two workers to one: worker-2's session keeps its share of what arrives while no worker runs (and, with
+    Mosquitto, of everything after). `citylab serve --retire` with its identity drains it and ends the session."""
+    client = InfluxQLClient(influx.url, database)
+    two = start_workers()
+    assert two.hub.terminate() == 0  # both sessions stay at the broker, each queueing its share
+    publish_all(broker.port, [uplink.message() for uplink in uplinks("away", 40)])
+
+    one = start_workers(count=1)
+    wait_until(lambda: count(client, "pm25") == 20, 20, "worker-1's share")
+    one.hub.wait_for_log("worker-2 (MQTT client")
+    assert f"CITYLAB_MQTT_CLIENT_ID={two.client_id}-w2 CITYLAB_DATA_DIR={two.data_dir / 'worker-2'}" in one.hub.log()
+
+    retiring = start_workers(
+        args=["--retire"],
+        extra_env={
+            "CITYLAB_MQTT_CLIENT_ID": f"{two.client_id}-w2",
+            "CITYLAB_DATA_DIR": str(two.data_dir / "worker-2"),
+            "CITYLAB_MQTT_SHARE_GROUP": two.client_id,
+        },
+    )
+    assert retiring.hub.process is not None and retiring.hub.process.wait(30) == 0
+    assert "retired MQTT client" in retiring.hub.log()
+    assert count(client, "pm25") == 40  # worker-2's share, drained
+    assert (two.data_dir / "worker-2" / "RETIRED").exists()
+
+    # worker-2 has left the group: everything now goes to worker-1.
+    publish_all(broker.port, [uplink.message() for uplink in uplinks("after", 10)])
+    wait_until(lambda: count(client, "pm25") == 50, 20, "the ten after")
+    assert one.hub.terminate() == 0
+    wait_until(lambda: sum(handled_per_worker(client).values()) == 50, 10, "every hub_stats point")
+    assert handled_per_worker(client) == {f"{two.client_id}-w1": 30, f"{two.client_id}-w2": 20}
+    assert count(client, "temperature") == 50
+    # Started again, the restarted supervisor doesn't warn about the retired worker any more.
+    again = start_workers(count=1)
+    time.sleep(0.5)
+    assert "worker-2 (MQTT client" not in again.hub.log()
+    client.close()
