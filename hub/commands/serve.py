@@ -123,9 +123,8 @@ def _run_retire(settings: Settings) -> int:
 
 def _run_worker(settings: Settings, index: int) -> int:
     """One worker of a supervisor: its own identity, no API, a status file, and a stop when the supervisor dies."""
-    from hub.ingest.retire import RETIRED_MARK
     from hub.ingest.service import IngestService
-    from hub.ingest.workers import ParentWatch, StatusWriter, identity, share_group, worker_settings
+    from hub.ingest.workers import RETIRED_MARK, ParentWatch, StatusWriter, identity, share_group, worker_settings
 
     worker = identity(settings, index)
     _prefix_log_lines(worker.name)
@@ -206,8 +205,7 @@ def _warn_about_left_workers(settings: Settings, count: int, group: str) -> None
     """A worker of an earlier, larger run still has its session at the broker, which (Mosquitto) keeps queueing
     its share of the messages for it: say how to retire it."""
     from hub.deadletters.stores import WORKER_DIR
-    from hub.ingest.retire import RETIRED_MARK
-    from hub.ingest.workers import identity
+    from hub.ingest.workers import RETIRED_MARK, identity
 
     if not settings.data_dir.is_dir():
         return

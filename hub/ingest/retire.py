@@ -25,10 +25,9 @@ import time
 
 from hub.ingest.mqtt import connect_options, make_client
 from hub.ingest.service import IngestService
+from hub.ingest.workers import RETIRED_MARK
 
 log = logging.getLogger(__name__)
-
-RETIRED_MARK = "RETIRED"
 
 
 def retire(

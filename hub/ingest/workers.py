@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_FILE = "status.json"
+# Left in a data directory by `citylab serve --retire` (hub/ingest/retire.py): its session is ended.
+RETIRED_MARK = "RETIRED"
 STATUS_SCHEMA = "citylab-worker-status/1"
 STATUS_INTERVAL_S = 1.0
 STALE_AFTER_S = 5.0
