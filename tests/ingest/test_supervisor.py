@@ -1,4 +1,4 @@
-"""The supervisor's restart logic, with tiny real processes standing in for workers."""
+"""The supervisor's restart logic, with tiny real processes standing in for workers; worker identities."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from hub.ingest.mqtt import shared_filters
 from hub.ingest.supervisor import GAVE_UP_EXIT, RestartPolicy, Supervisor, describe_exit
-from hub.ingest.workers import WorkerIdentity
+from hub.ingest.workers import WorkerIdentity, identity, share_group, worker_settings
+from hub.settings import Settings
 from tests.support.wait import wait_until
 
 # A worker that writes "<pid> <its client id>" to a file and runs until SIGTERM (then exits 0), or exits at once
@@ -152,3 +155,25 @@ def _zombie(pid: int) -> bool:
 def test_exits_are_described_for_people() -> None:
     assert describe_exit(-9) == "killed by SIGKILL"
     assert describe_exit(3) == "exit 3"
+
+
+def test_worker_identities_and_their_group() -> None:
+    settings = Settings(mqtt_client_id="citylab-hub", data_dir=Path("/srv/hub"))
+    assert share_group(settings) == "citylab-hub"  # one deployment, one group
+    second = identity(settings, 2)
+    assert (second.name, second.client_id, second.data_dir) == ("worker-2", "citylab-hub-w2", Path("/srv/hub/worker-2"))
+    own = worker_settings(settings.model_copy(update={"api_port": 8080}), second, "g")
+    assert (own.mqtt_client_id, own.data_dir, own.mqtt_share_group, own.api_port) == (
+        "citylab-hub-w2",
+        Path("/srv/hub/worker-2"),
+        "g",
+        None,  # the API runs once, in the supervisor
+    )
+    assert share_group(settings.model_copy(update={"mqtt_share_group": "all-hubs"})) == "all-hubs"
+    with pytest.raises(ValueError, match="CITYLAB_MQTT_SHARE_GROUP"):
+        share_group(settings.model_copy(update={"mqtt_client_id": "hub/one"}))
+    with pytest.raises(ValidationError):
+        Settings(mqtt_share_group="a/b")
+    shared = shared_filters(["v3/x@ttn/devices/+/up", "oslo/#"], "g")
+    assert shared == ["$share/g/v3/x@ttn/devices/+/up", "$share/g/oslo/#"]
+    assert shared_filters(["oslo/#"], None) == ["oslo/#"]
