@@ -2,7 +2,10 @@
 
 Counter fields are deltas per stats interval, so every panel sums them per time bucket.
 Tags: ``lab`` (a lab slug, ``unknown`` for messages no lab claims, or ``_hub`` for the
-writer's own figures) and ``reason`` (on the per-reason ``rejected`` points only).
+writer's own figures), ``reason`` (on the per-reason ``rejected`` points only) and ``worker``
+(the MQTT client id of the pipeline that wrote the point). Sums over every point count every
+worker (``citylab serve --workers N``, replicas on other machines); depths are a value per
+worker at a time, so their panel shows one series per worker, stacked.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ TITLE = "Hub health"
 STATS = f'"{MEASUREMENT}"'
 LAB = f'"{Tag.LAB}"'
 REASON = f'"{Tag.REASON}"'
+WORKER = f'"{Tag.WORKER}"'
 PER_LAB = f"{LAB} != '{WRITER_LAB}'"
-WRITER = f"{LAB} = '{WRITER_LAB}'"
+WRITER_POINTS = f"{LAB} = '{WRITER_LAB}'"
 
 
 def _total(title: str, field: LabField, description: str, *, bad_above: float | None = None) -> stat.Panel:
@@ -110,14 +114,14 @@ def _write_latency() -> timeseries.Panel:
         .with_target(
             query(
                 f'SELECT mean("{WriterField.WRITE_LATENCY_MS}") FROM {STATS} '
-                f'WHERE {WRITER} AND "{WriterField.BATCHES}" > 0 AND $timeFilter '
+                f'WHERE {WRITER_POINTS} AND "{WriterField.BATCHES}" > 0 AND $timeFilter '
                 "GROUP BY time($__interval) fill(null)"
             ).alias("mean")
         )
         .with_target(
             query(
                 f'SELECT max("{WriterField.WRITE_LATENCY_MAX_MS}") FROM {STATS} '
-                f'WHERE {WRITER} AND "{WriterField.BATCHES}" > 0 AND $timeFilter '
+                f'WHERE {WRITER_POINTS} AND "{WriterField.BATCHES}" > 0 AND $timeFilter '
                 "GROUP BY time($__interval) fill(null)",
                 "B",
             ).alias("max")
@@ -138,7 +142,7 @@ def _writes() -> timeseries.Panel:
             query(
                 f'SELECT sum("{WriterField.BATCHES}") AS "batches", sum("{WriterField.BATCH_LINES}") AS "lines", '
                 f'sum("{WriterField.WRITE_RETRIES}") AS "retries" '
-                f"FROM {STATS} WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(0)"
+                f"FROM {STATS} WHERE {WRITER_POINTS} AND $timeFilter GROUP BY time($__interval) fill(0)"
             ).alias("$col")
         )
         .span(12)
@@ -149,19 +153,46 @@ def _writes() -> timeseries.Panel:
 def _depths() -> timeseries.Panel:
     return (
         timeseries.Panel()
-        .title("Queue and spool depth")
+        .title("Queue and spool depth per worker")
         .description(
             "Queue: envelopes waiting for the writer thread. Spool: readings held on disk (and already acked "
-            "to MQTT) while InfluxDB is unreachable; it drains, oldest first, once InfluxDB answers again."
+            "to MQTT) while InfluxDB is unreachable; it drains, oldest first, once InfluxDB answers again. "
+            "One series per worker (MQTT client id), stacked: each worker's spool is on its own disk, in its "
+            "own data directory."
         )
         .datasource(DATASOURCE)
         .with_target(
             query(
                 f'SELECT max("{WriterField.QUEUE_DEPTH}") AS "queue", max("{WriterField.SPOOL_DEPTH}") AS "spool" '
-                f"FROM {STATS} WHERE {WRITER} AND $timeFilter GROUP BY time($__interval) fill(null)"
-            ).alias("$col")
+                f"FROM {STATS} WHERE {WRITER_POINTS} AND $timeFilter GROUP BY time($__interval), {WORKER} fill(null)"
+            ).alias(f"$tag_{Tag.WORKER} $col")
         )
+        .stacking(_stacked())
         .min(0)
+        .span(12)
+        .height(8)
+    )
+
+
+def _per_worker() -> timeseries.Panel:
+    return (
+        timeseries.Panel()
+        .title("Messages per worker")
+        .description(
+            "MQTT messages each ingest pipeline (worker, by MQTT client id) handled per time bucket. Workers in "
+            "one shared-subscription group split the messages between them; a worker whose share stops while "
+            "the others go on is down, and the broker queues its share for it until it is back."
+        )
+        .datasource(DATASOURCE)
+        .with_target(
+            query(
+                f'SELECT sum("{LabField.MESSAGES}") FROM {STATS} WHERE {PER_LAB} AND $timeFilter '
+                f"GROUP BY time($__interval), {WORKER} fill(0)"
+            ).alias(f"$tag_{Tag.WORKER}")
+        )
+        .draw_style(common_models.GraphDrawStyle.BARS)
+        .fill_opacity(60)
+        .stacking(_stacked())
         .span(12)
         .height(8)
     )
@@ -198,6 +229,7 @@ def build() -> models.Dashboard:
             " guess (a device without a profile) are listed there too.",
         ),
         _dead_letters(),
+        _per_worker(),
         _write_latency(),
         _writes(),
         _depths(),

@@ -11,6 +11,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MqttProtocol = Literal["3.1.1", "5"]
+# A shared-subscription group name is one topic level without wildcards (MQTT 5.0, 4.8.2).
+SHARE_GROUP_PATTERN = r"^[^/+#\s]{1,64}$"
 
 
 class Settings(BaseSettings):
@@ -26,6 +28,10 @@ class Settings(BaseSettings):
     # Longest wait between reconnects to the broker: after a broker restart that lost its sessions, messages
     # published before the hub resubscribes are dropped by the broker, so the hub must come back promptly.
     mqtt_reconnect_max_s: int = Field(default=2, ge=1, le=60)
+    # Set: subscribe as a member of this shared-subscription group ($share/<group>/<filter>), so that the
+    # group's members (`citylab serve --workers N`, or replicas on other machines, each with its own client
+    # id and data directory) split the messages between them. `--workers` defaults it to the client id.
+    mqtt_share_group: str | None = Field(default=None, pattern=SHARE_GROUP_PATTERN)
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_api: Literal["v1", "v2"] = "v2"
@@ -103,7 +109,7 @@ class Settings(BaseSettings):
 
     @property
     def dead_letter_path(self) -> Path:
-        return self.data_dir / "deadletters.sqlite3"
+        return self.data_dir / "deadletters.sqlite3"  # hub.deadletters.store.FILE_NAME
 
     @property
     def spool_path(self) -> Path:

@@ -18,6 +18,7 @@ from hub.settings import Settings, redact_url
 from hub.store.influxql import InfluxQLClient, InfluxQLError
 
 if TYPE_CHECKING:
+    from hub.api.state import WorkerGroup
     from hub.ingest.service import IngestService
 
 PROBE_TIMEOUT_S = 3.0
@@ -47,6 +48,37 @@ def check_mqtt(settings: Settings, ingest: IngestService | None) -> Check:
             return Check(ok=True, detail=f"ingest service connected to {where}")
         return Check(ok=False, detail=f"ingest service not connected to {where}")
     return _probe(settings, where)
+
+
+def check_workers(settings: Settings, workers: WorkerGroup) -> dict[str, Check]:
+    """Under ``citylab serve --workers N``: ``mqtt`` is ok when every worker is connected, and each worker has its
+    own check (``worker-<i>``): running, renewing its status file, connected; restarts and how it last ended."""
+    from hub.ingest.workers import STALE_AFTER_S, read_status
+
+    where = settings.mqtt().redacted()
+    checks: dict[str, Check] = {}
+    for state in workers.states():
+        worker = state.identity
+        history = f"; restarted {state.restarts}x, last {state.last_exit}" if state.restarts else ""
+        status = read_status(worker.data_dir)
+        if state.pid is None:
+            waiting = f" in {state.restart_in_s:.1f}s" if state.restart_in_s is not None else ""
+            detail = f"MQTT client {worker.client_id}: not running ({state.last_exit}), restarting{waiting}{history}"
+            checks[worker.name] = Check(ok=False, detail=detail)
+        elif status is None or status.pid != state.pid:
+            checks[worker.name] = Check(ok=False, detail=f"MQTT client {worker.client_id}: starting (pid {state.pid})")
+        elif status.age_s() >= STALE_AFTER_S:
+            detail = f"MQTT client {worker.client_id} (pid {state.pid}): no status for {status.age_s():.0f}s{history}"
+            checks[worker.name] = Check(ok=False, detail=detail)
+        else:
+            connected = "connected" if status.connected else "not connected"
+            checks[worker.name] = Check(
+                ok=status.connected,
+                detail=f"MQTT client {worker.client_id} (pid {state.pid}) {connected} to {where}{history}",
+            )
+    up = sum(check.ok for check in checks.values())
+    summary = Check(ok=up == len(checks), detail=f"{up} of {len(checks)} workers connected to {where}")
+    return {"mqtt": summary, **checks}
 
 
 def _probe(settings: Settings, where: str) -> Check:

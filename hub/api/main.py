@@ -14,7 +14,7 @@ from hub.api.metrics import make_registry
 from hub.api.paths import API_PREFIX
 from hub.api.problems import Problem, install_problem_handlers
 from hub.api.routes import compare, deadletters, devices, health, labs, quantities, readings, unmapped
-from hub.api.state import ApiState, DeadLetterAccess, make_influxql
+from hub.api.state import ApiState, DeadLetterAccess, WorkerGroup, make_influxql
 from hub.ngsi.routes import install_ngsi_ld
 from hub.opendata.routes import install_open_data
 from hub.read import LabCatalog, Limits
@@ -37,8 +37,12 @@ always needs CITYLAB_API_ADMIN_TOKEN. See docs/api.md.
 REPLAY_OPERATION = "replay_dead_letters"
 
 
-def create_app(settings: Settings, *, ingest: IngestService | None = None) -> FastAPI:
-    """Build the API. With ``ingest`` (``citylab serve``), /metrics and /ready see that service."""
+def create_app(
+    settings: Settings, *, ingest: IngestService | None = None, workers: WorkerGroup | None = None
+) -> FastAPI:
+    """Build the API. With ``ingest`` (``citylab serve``), /metrics and /ready see that service; with ``workers``
+    (the supervisor of ``citylab serve --workers N``), every worker. Dead letters and unmapped keys are read from
+    every store under ``settings.data_dir`` (each worker's subdirectory too) either way."""
     dead_letters = DeadLetterAccess(settings)
     state = ApiState(
         settings=settings,
@@ -46,8 +50,9 @@ def create_app(settings: Settings, *, ingest: IngestService | None = None) -> Fa
         labs=LabCatalog(settings.labs),
         influx=make_influxql(settings),
         dead_letters=dead_letters,
-        registry=make_registry(dead_letters, ingest),
+        registry=make_registry(dead_letters, ingest, workers),
         ingest=ingest,
+        workers=workers,
     )
 
     @asynccontextmanager

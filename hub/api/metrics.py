@@ -1,7 +1,12 @@
-"""Prometheus metrics: ingest counters (when ``citylab serve`` hosts the API) and stored dead letters.
+"""Prometheus metrics: stored dead letters always; the ingest counters of the pipeline ``citylab serve`` runs
+beside the API, or of every worker of ``citylab serve --workers N``.
 
-A standalone ``citylab api`` has no ingest service in its process, so it exports only what it
-can see: the dead letters stored in SQLite.
+A standalone ``citylab api`` has no ingest service in its process, so it exports only what it can see:
+the dead letters stored in SQLite (every store under the data directory, workers' too). Under a
+supervisor, each worker's own metrics (hub/ingest/prometheus.py), read from the status file it renews
+every second (hub/ingest/workers.py), are served with a ``worker`` label (its MQTT client id): sum
+over it for the whole hub. Only a worker's current process counts; its counters start again from 0
+when it is restarted, which Prometheus treats as a counter reset.
 """
 
 from __future__ import annotations
@@ -11,34 +16,29 @@ import sqlite3
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
-from hub.api.state import DeadLetterAccess
-from hub.ingest.stats import IngestStats
-from hub.store.writers import HELD, Answer
+from hub.api.state import DeadLetterAccess, WorkerGroup
+from hub.ingest.prometheus import IngestCollector, observe_batches
+from hub.ingest.workers import STALE_AFTER_S, read_status
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
 
 log = logging.getLogger(__name__)
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10_000)
 
-
-class HubCollector(Collector):
-    def __init__(self, dead_letters: DeadLetterAccess, ingest: IngestService | None) -> None:
+class StoredDeadLetters(Collector):
+    def __init__(self, dead_letters: DeadLetterAccess) -> None:
         self._dead_letters = dead_letters
-        self._ingest = ingest
 
     def collect(self) -> Iterator[Metric]:
-        if self._ingest is not None:
-            yield from _ingest_metrics(self._ingest)
         stored = GaugeMetricFamily(
             "citylab_dead_letters_stored",
-            "Dead letters waiting in the store, by lab and reason",
+            "Dead letters waiting in the stores (every worker's), by lab and reason",
             labels=["lab", "reason"],
         )
         try:
@@ -52,96 +52,58 @@ class HubCollector(Collector):
         yield stored
 
 
-def _ingest_metrics(ingest: IngestService) -> Iterator[Metric]:
-    stats = ingest.stats
-    total = stats.total
-    messages = CounterMetricFamily("citylab_messages", "MQTT messages handled, by lab", labels=["lab"])
-    readings = CounterMetricFamily("citylab_readings", "Readings decoded and written, by lab", labels=["lab"])
-    unmapped = CounterMetricFamily("citylab_unmapped_keys", "Payload keys no quantity maps to, by lab", labels=["lab"])
-    for lab in sorted(total.messages):
-        messages.add_metric([lab], total.messages[lab])
-        readings.add_metric([lab], total.readings[lab])
-        unmapped.add_metric([lab], total.unmapped[lab])
-    dead = CounterMetricFamily(
-        "citylab_dead_letters", "Messages or readings sent to dead letters, by lab and reason", labels=["lab", "reason"]
-    )
-    for (lab, reason), count in sorted(total.dead_letters.items()):
-        dead.add_metric([lab, reason], count)
-    retries = CounterMetricFamily("citylab_write_retries", "InfluxDB write attempts that failed and were retried")
-    retries.add_metric([], total.write_retries)
-    yield from (messages, readings, unmapped, dead, retries)
-    yield GaugeMetricFamily("citylab_queue_depth", "Envelopes waiting for the writer thread", value=stats.queue_depth)
-    yield GaugeMetricFamily(
-        "citylab_spool_depth",
-        "Readings (lines) held in the disk spool while InfluxDB is down",
-        value=stats.spool_depth,
-    )
-    yield GaugeMetricFamily(
-        "citylab_mqtt_connected", "1 while the ingest service is connected to MQTT", value=1 if ingest.connected else 0
-    )
-    failing = stats.write_failing
-    yield GaugeMetricFamily(
-        "citylab_write_failing", "1 while InfluxDB writes fail (retried, then spooled)", value=1 if failing else 0
-    )
-    # Held: InfluxDB refuses the hub's credentials, the database is missing, or the request is refused. Nothing
-    # is dropped, but only an operator can fix it: alert on this one.
-    held = failing is not None and Answer(failing) in HELD
-    yield GaugeMetricFamily(
-        "citylab_write_held",
-        "1 while writes are held by an answer only an operator can fix (401/403, 404, another 4xx); see the log",
-        value=1 if held else 0,
-    )
-    yield from _forwarding_metrics(ingest)
+class WorkersCollector(Collector):
+    """Every worker's metrics with a ``worker`` label, and the supervisor's own view of each worker."""
+
+    def __init__(self, workers: WorkerGroup) -> None:
+        self._workers = workers
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily(
+            "citylab_worker_up",
+            "1 while the worker's process runs, renews its status and is connected to MQTT",
+            labels=["worker"],
+        )
+        restarts = CounterMetricFamily(
+            "citylab_worker_restarts", "Times the supervisor restarted the worker after it ended", labels=["worker"]
+        )
+        merged: dict[str, Metric] = {}
+        for state in self._workers.states():
+            client_id = state.identity.client_id
+            status = read_status(state.identity.data_dir)
+            current = status is not None and state.pid is not None and status.pid == state.pid
+            fresh = current and status is not None and status.age_s() < STALE_AFTER_S
+            up.add_metric([client_id], 1 if fresh and status is not None and status.connected else 0)
+            restarts.add_metric([client_id], state.restarts)
+            if current and status is not None:
+                _merge_labelled(merged, status.metrics, client_id)
+        yield up
+        yield restarts
+        yield from merged.values()
 
 
-# ForwardStats counters, by lab: what the NGSI-LD forwarder was offered, what the city's broker took, and why not.
-_FORWARD_COUNTERS = {
-    "offered": "attribute values offered to the NGSI-LD forwarder",
-    "sent": "attribute values the city's NGSI-LD broker accepted",
-    "failed": "attribute values the city's NGSI-LD broker refused",
-    "coalesced": "older values replaced by a newer one of the same attribute while the forward queue was full",
-    "dropped": "values of new attributes refused while the forward queue was full of latest values",
-    "retries": "forward batches retried after a transport error, 429 or 5xx",
-}
-
-
-def _forwarding_metrics(ingest: IngestService) -> Iterator[Metric]:
-    forwarders = ingest.forwarding.forwarders
-    if not forwarders:
+def _merge_labelled(merged: dict[str, Metric], text: str, worker: str) -> None:
+    try:
+        families = list(text_string_to_metric_families(text))
+    except ValueError as exc:
+        log.warning("metrics: can't parse the status of %s: %s", worker, exc)
         return
-    for name, help_text in _FORWARD_COUNTERS.items():
-        family = CounterMetricFamily(f"citylab_forward_{name}", help_text, labels=["lab"])
-        for lab, forwarder in sorted(forwarders.items()):
-            family.add_metric([lab], getattr(forwarder.stats, name))
-        yield family
-    depth = GaugeMetricFamily("citylab_forward_queue_depth", "Values waiting to be forwarded, by lab", labels=["lab"])
-    for lab, forwarder in sorted(forwarders.items()):
-        depth.add_metric([lab], forwarder.stats.queue_depth)
-    yield depth
+    for family in families:
+        target = merged.get(family.name)
+        if target is None:
+            target = merged[family.name] = Metric(family.name, family.documentation, family.type, family.unit)
+        for sample in family.samples:
+            target.add_sample(sample.name, {**sample.labels, "worker": worker}, sample.value, sample.timestamp)
 
 
-def observe_batches(stats: IngestStats, registry: CollectorRegistry) -> None:
-    """Feed write latency and batch size histograms from every batch the writer reports."""
-    latency = Histogram(
-        "citylab_write_latency_seconds",
-        "Time to write one batch to InfluxDB",
-        buckets=LATENCY_BUCKETS,
-        registry=registry,
-    )
-    sizes = Histogram(
-        "citylab_batch_lines", "Lines per batch written to InfluxDB", buckets=BATCH_BUCKETS, registry=registry
-    )
-
-    def observe(lines: int, seconds: float) -> None:
-        latency.observe(seconds)
-        sizes.observe(lines)
-
-    stats.observe_batches(observe)
-
-
-def make_registry(dead_letters: DeadLetterAccess, ingest: IngestService | None) -> CollectorRegistry:
+def make_registry(
+    dead_letters: DeadLetterAccess, ingest: IngestService | None, workers: WorkerGroup | None = None
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(HubCollector(dead_letters, ingest))
     if ingest is not None:
+        registry.register(IngestCollector(ingest))
         observe_batches(ingest.stats, registry)
+    if workers is not None:
+        registry.register(WorkersCollector(workers))
+    registry.register(StoredDeadLetters(dead_letters))
     return registry

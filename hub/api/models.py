@@ -322,7 +322,8 @@ class Comparison(BaseModel):
 # --- dead letters ---------------------------------------------------------------------
 
 _LETTER_EXAMPLE: dict[str, Any] = {
-    "id": 42,
+    "id": 2_000_000_000_042,
+    "worker": "worker-2",
     "received_at": "2026-03-01T10:00:00.5Z",
     "topic": "v3/aarhus-city-lab@ttn/devices/harbour-2/up",
     "lab": "aarhus-city-lab",
@@ -337,7 +338,14 @@ _LETTER_EXAMPLE: dict[str, Any] = {
 class DeadLetterOut(BaseModel):
     model_config = _example(_LETTER_EXAMPLE)
 
-    id: int
+    id: int = Field(
+        description="unique across the data directory's stores: the letter's number in its store, plus "
+        "i × 10^12 for the store of worker i (`citylab serve --workers`); what replay's `ids` take"
+    )
+    worker: str | None = Field(
+        description="the worker whose store holds the letter (`worker-<i>` under the data directory); "
+        "null: the data directory's own store (a single `citylab serve`)"
+    )
     received_at: str
     topic: str
     lab: str | None

@@ -6,39 +6,51 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry
 
-from hub.deadletters.store import DeadLetterStore
+from hub.deadletters.stores import DeadLetterStores
 from hub.read import LabCatalog, Limits
 from hub.settings import Settings
 from hub.store.influxql import InfluxQLClient
 
 if TYPE_CHECKING:
     from hub.ingest.service import IngestService
+    from hub.ingest.supervisor import WorkerState
+
+
+class WorkerGroup(Protocol):
+    """The workers of ``citylab serve --workers N``, as their supervisor sees them (hub/ingest/supervisor.py)."""
+
+    def states(self) -> list[WorkerState]: ...
 
 
 class DeadLetterAccess:
-    """The SQLite store serves one thread at a time; requests run in a thread pool, so they take turns."""
+    """Every dead-letter store under the data directory as one: its own (a single ``citylab serve``) and each
+    worker's (``worker-<i>/``, ``citylab serve --workers``), found again on every request, so a worker's store
+    shows as soon as it exists. SQLite connections serve one thread at a time; requests run in a thread
+    pool, so they take turns."""
 
     def __init__(self, settings: Settings) -> None:
-        self._path = settings.dead_letter_path
-        self._store: DeadLetterStore | None = None
+        self._data_dir = settings.data_dir
+        self._stores: DeadLetterStores | None = None
         self._lock = threading.Lock()
 
     @contextmanager
-    def open(self) -> Iterator[DeadLetterStore]:
+    def open(self) -> Iterator[DeadLetterStores]:
         with self._lock:
-            if self._store is None:
-                self._store = DeadLetterStore(self._path)
-            yield self._store
+            if self._stores is None:
+                self._stores = DeadLetterStores(self._data_dir)
+            else:
+                self._stores.refresh()
+            yield self._stores
 
     def close(self) -> None:
         with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            if self._stores is not None:
+                self._stores.close()
+                self._stores = None
 
 
 def influx_database(settings: Settings) -> str:
@@ -66,6 +78,7 @@ class ApiState:
     dead_letters: DeadLetterAccess
     registry: CollectorRegistry
     ingest: IngestService | None = None
+    workers: WorkerGroup | None = None
     closed: bool = False
 
     def reopen(self) -> None:

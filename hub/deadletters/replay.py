@@ -19,14 +19,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from core.model import RejectCode
-from hub.deadletters.store import DeadLetter, DeadLetterStore, rejected_reading_reason
+from hub.deadletters.store import DeadLetter, rejected_reading_reason
+from hub.deadletters.stores import store_number
 from hub.ingest.envelope import Envelope, InboundMessage, MessageTranslator, envelope_for
 from hub.labs import LabConfig
 from hub.settings import Settings
 from hub.store.delivery import write_exactly
 from hub.store.writers import writer_from_settings
+
+
+class LetterStore(Protocol):
+    """One store (``DeadLetterStore``) or every store under a data directory (``DeadLetterStores``)."""
+
+    def settle(self, resolved: list[int], added: list[tuple[int | None, DeadLetter]]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -54,9 +62,11 @@ def replay(
     *,
     labs: dict[str, LabConfig],
     settings: Settings,
-    store: DeadLetterStore,
+    store: LetterStore,
     dry_run: bool,
 ) -> ReplayOutcome:
+    """Letters may come from several stores (``DeadLetterStores``): every reading is written first, in one
+    ``write_exactly``; then each store is told what to remove and add, so a failed write changes no store."""
     outcome = ReplayOutcome(selected=len(letters))
     messages = _decode(letters, labs, settings, outcome)
     lines = [line for message in messages for line in message.envelope.lines]
@@ -83,7 +93,7 @@ def replay(
                 )
             )
     resolved: list[int] = []
-    new_letters: list[DeadLetter] = []
+    new_letters: list[tuple[int | None, DeadLetter]] = []
     for message in messages:
         remaining = {(letter.reason_code, letter.reason) for letter in message.envelope.dead_letters}
         stored = {(letter.reason_code, letter.reason) for letter in message.letters}
@@ -92,14 +102,17 @@ def replay(
                 outcome.still_failing_reasons[letter.reason_code] += 1
             elif letter.id is not None:
                 resolved.append(letter.id)
+        # A new rejection goes to the store its message's letters are in.
+        beside = message.letters[0].id
         new_letters.extend(
-            letter for letter in message.envelope.dead_letters if (letter.reason_code, letter.reason) not in stored
+            (beside, letter)
+            for letter in message.envelope.dead_letters
+            if (letter.reason_code, letter.reason) not in stored
         )
     outcome.decoded = len(resolved)
     outcome.new_dead_letters = len(new_letters)
     if not dry_run:
-        store.add_many(new_letters)
-        store.delete(resolved)
+        store.settle(resolved, new_letters)
     return outcome
 
 
@@ -108,11 +121,13 @@ def _decode(
 ) -> list[_Message]:
     """Each distinct message the letters came from, translated as ingest would translate it today."""
     translator = MessageTranslator(labs, max_payload_bytes=settings.max_payload_bytes)
-    groups: dict[tuple[int, str, bytes], list[DeadLetter]] = {}
+    # Per store too: each store settles its own letters.
+    groups: dict[tuple[int, int, str, bytes], list[DeadLetter]] = {}
     for letter in letters:
-        groups.setdefault((letter.received_ns, letter.topic, letter.payload), []).append(letter)
+        origin = store_number(letter.id) if letter.id is not None else 0
+        groups.setdefault((origin, letter.received_ns, letter.topic, letter.payload), []).append(letter)
     messages: list[_Message] = []
-    for (received_ns, topic, payload), group in groups.items():
+    for (_origin, received_ns, topic, payload), group in groups.items():
         route = translator.router.route(topic)
         # Letters stored before payloads were kept whole may hold only the start of an oversized payload.
         truncated = any(0 <= letter.payload_size != len(letter.payload) for letter in group)

@@ -32,6 +32,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_lab_reason ON dead_letters (lab, reason_code);
 CREATE INDEX IF NOT EXISTS dead_letters_time ON dead_letters (received_ns);
 """
+_INSERT = (
+    "INSERT INTO dead_letters (received_ns, topic, lab, codec, reason_code, reason, payload, payload_size)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+FILE_NAME = "deadletters.sqlite3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,27 +74,24 @@ class DeadLetterStore:
         self._db.executescript(_SCHEMA)
 
     def add_many(self, letters: Iterable[DeadLetter]) -> int:
-        rows = [
-            (
-                letter.received_ns,
-                letter.topic,
-                letter.lab,
-                letter.codec,
-                letter.reason_code,
-                letter.reason[:MAX_REASON_CHARS],
-                letter.payload,
-                letter.payload_size if letter.payload_size >= 0 else len(letter.payload),
-            )
-            for letter in letters
-        ]
+        rows = [self._row(letter) for letter in letters]
         if rows:
             with self._transaction():
-                self._db.executemany(
-                    "INSERT INTO dead_letters (received_ns, topic, lab, codec, reason_code, reason, payload,"
-                    " payload_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
+                self._db.executemany(_INSERT, rows)
         return len(rows)
+
+    @staticmethod
+    def _row(letter: DeadLetter) -> tuple[object, ...]:
+        return (
+            letter.received_ns,
+            letter.topic,
+            letter.lab,
+            letter.codec,
+            letter.reason_code,
+            letter.reason[:MAX_REASON_CHARS],
+            letter.payload,
+            letter.payload_size if letter.payload_size >= 0 else len(letter.payload),
+        )
 
     def select(
         self,
@@ -121,6 +123,10 @@ class DeadLetterStore:
             for r in rows
         ]
 
+    def count(self, *, lab: str | None = None, reason_code: str | None = None, since_ns: int | None = None) -> int:
+        where, args = self._filters(lab, reason_code, since_ns)
+        return int(self._db.execute(f"SELECT COUNT(*) FROM dead_letters{where}", args).fetchone()[0])
+
     def counts(self) -> dict[tuple[str | None, str], int]:
         rows = self._db.execute(
             "SELECT lab, reason_code, COUNT(*) FROM dead_letters GROUP BY lab, reason_code"
@@ -130,6 +136,15 @@ class DeadLetterStore:
     def delete(self, ids: Iterable[int]) -> None:
         with self._transaction():
             self._db.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in ids])
+
+    def settle(self, resolved: Iterable[int], added: Iterable[tuple[int | None, DeadLetter]]) -> None:
+        """What a replay decided, in one transaction: remove the ``resolved`` letters and store the ``added``
+        ones (each beside the id of a letter of the same message, which only a set of stores needs)."""
+        rows = [self._row(letter) for _, letter in added]
+        with self._transaction():
+            if rows:
+                self._db.executemany(_INSERT, rows)
+            self._db.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in resolved])
 
     def close(self) -> None:
         self._db.close()

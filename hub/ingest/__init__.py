@@ -5,7 +5,12 @@ One pipeline is ``service.IngestService``, wired from parts a worker process can
 - ``mqtt``: ``make_client`` (every paho client the hub runs) and ``MqttConsumer`` (the ingest session);
 - ``envelope``: ``MessageTranslator`` / ``envelope_for``, a message to its lines and dead letters;
 - ``batcher``: ``BatchWriter``, the writer thread (write, spool, dead letters, then ack);
-- ``stats`` and ``stats_reporter``: counters, and the ``hub_stats`` points defined in ``hub_stats``.
+- ``stats`` and ``stats_reporter``: counters, and the ``hub_stats`` points defined in ``hub_stats``;
+  ``prometheus``: the pipeline's Prometheus metrics.
+
+``citylab serve --workers N`` runs N pipelines in processes of their own: ``workers`` (each worker's identity and
+status file) and ``supervisor`` (start, restart with the same identity, stop together); ``retire`` drains and ends
+the session of a member that will not come back.
 
 Nothing is imported here, so that a light user (the dashboards read ``hub_stats``) pulls in no MQTT.
 """

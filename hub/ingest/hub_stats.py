@@ -10,6 +10,11 @@ Three kinds of point, told apart by their tags:
 - per lab and reason: ``lab``, ``reason=<RejectCode>`` with the one field ``rejected``;
 - the writer's own: ``lab=_hub`` with ``WriterField`` fields.
 
+Every point also carries ``worker=<MQTT client id>``: the pipeline that wrote it. Several pipelines
+(``citylab serve --workers N``, replicas on other machines) write their points at the same moments,
+and two points of one series at the same nanosecond would overwrite each other; the tag keeps them
+apart, so sums over the tag count every worker. Points written before the tag existed have none.
+
 Every field is a float, as everything the hub writes.
 """
 
@@ -31,6 +36,7 @@ UNKNOWN_LAB = "unknown"
 class Tag(StrEnum):
     LAB = "lab"
     REASON = "reason"
+    WORKER = "worker"  # the writing pipeline's MQTT client id, on every point
 
 
 class LabField(StrEnum):
@@ -62,14 +68,14 @@ class LabPoint:
     unmapped: int
     dead_letters: int
 
-    def line(self, time_ns: int) -> str:
+    def line(self, time_ns: int, worker: str = "") -> str:
         fields: dict[str, float] = {
             LabField.MESSAGES: self.messages,
             LabField.READINGS: self.readings,
             LabField.UNMAPPED: self.unmapped,
             LabField.DEAD_LETTERS: self.dead_letters,
         }
-        return stats_line(MEASUREMENT, {Tag.LAB: self.lab}, fields, time_ns)
+        return stats_line(MEASUREMENT, {Tag.LAB: self.lab, Tag.WORKER: worker}, fields, time_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +84,8 @@ class ReasonPoint:
     reason: str
     rejected: int
 
-    def line(self, time_ns: int) -> str:
-        tags: dict[str, str] = {Tag.LAB: self.lab, Tag.REASON: self.reason}
+    def line(self, time_ns: int, worker: str = "") -> str:
+        tags: dict[str, str] = {Tag.LAB: self.lab, Tag.REASON: self.reason, Tag.WORKER: worker}
         return stats_line(MEASUREMENT, tags, {ReasonField.REJECTED: self.rejected}, time_ns)
 
 
@@ -93,7 +99,7 @@ class WriterPoint:
     queue_depth: int
     spool_depth: int
 
-    def line(self, time_ns: int) -> str:
+    def line(self, time_ns: int, worker: str = "") -> str:
         fields: dict[str, float] = {
             WriterField.BATCHES: self.batches,
             WriterField.BATCH_LINES: self.batch_lines,
@@ -103,7 +109,7 @@ class WriterPoint:
             WriterField.QUEUE_DEPTH: self.queue_depth,
             WriterField.SPOOL_DEPTH: self.spool_depth,
         }
-        return stats_line(MEASUREMENT, {Tag.LAB: WRITER_LAB}, fields, time_ns)
+        return stats_line(MEASUREMENT, {Tag.LAB: WRITER_LAB, Tag.WORKER: worker}, fields, time_ns)
 
 
 StatsPoint = LabPoint | ReasonPoint | WriterPoint

@@ -45,6 +45,15 @@ _BARRIER_FILTER = "citylab-hub/ack-barrier/{client_id}"
 MessageHandler = Callable[[InboundMessage], None]
 
 
+def shared_filters(topic_filters: Sequence[str], group: str | None) -> list[str]:
+    """``$share/<group>/<filter>`` for each filter when ``group`` is set: the broker then gives each message to
+    one member of the group (Mosquitto: round robin, offline persistent members included). Messages still
+    arrive on their own topics, so routing is unchanged."""
+    if group is None:
+        return list(topic_filters)
+    return [f"$share/{group}/{topic_filter}" for topic_filter in topic_filters]
+
+
 def make_client(
     target: MqttTarget,
     *,

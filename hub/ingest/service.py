@@ -21,7 +21,7 @@ from hub.deadletters.store import DeadLetterStore
 from hub.forward.forwarder import Forwarding
 from hub.ingest.batcher import BatchWriter
 from hub.ingest.envelope import InboundMessage, MessageTranslator
-from hub.ingest.mqtt import MqttConsumer
+from hub.ingest.mqtt import MqttConsumer, shared_filters
 from hub.ingest.stats import IngestStats
 from hub.ingest.stats_reporter import StatsReporter
 from hub.labs import LabConfig, load_labs
@@ -49,9 +49,12 @@ class IngestService:
         self.forwarding = Forwarding.from_labs(self.labs)
         self.writer = writer or writer_from_settings(settings)
         self.consumer = MqttConsumer.from_settings(
-            settings, topic_filters=self.translator.topic_filters, on_message=self._on_message
+            settings,
+            topic_filters=shared_filters(self.translator.topic_filters, settings.mqtt_share_group),
+            on_message=self._on_message,
         )
-        reporter = StatsReporter(self.stats, interval_s=settings.stats_interval_s)
+        # Tagged with the client id: points of several workers written at the same nanosecond stay apart.
+        reporter = StatsReporter(self.stats, interval_s=settings.stats_interval_s, worker=settings.mqtt_client_id)
         self.batcher = BatchWriter(
             writer=self.writer,
             dead_letters=self.dead_letters,
@@ -68,15 +71,19 @@ class IngestService:
             on_stored=self.forwarding.offer if self.forwarding.forwarders else None,
         )
         self._stopped = threading.Event()
+        self._stopped_clean = False
 
     # --- lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
+        group = self.settings.mqtt_share_group
         log.info(
-            "starting: %d labs, %d topic filters, MQTT %s, InfluxDB %s (%s API)",
+            "starting: %d labs, %d topic filters%s, MQTT %s as %s, InfluxDB %s (%s API)",
             len(self.labs),
             len(self.consumer.topic_filters),
+            f" shared in group {group}" if group else "",
             self.consumer.target.redacted(),
+            self.consumer.client_id,
             redact_url(self.settings.influx_url),
             self.settings.influx_api,
         )
@@ -91,16 +98,18 @@ class IngestService:
     def connected(self) -> bool:
         return self.consumer.connected
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop taking messages, flush and ack what is in hand, then disconnect."""
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        """Stop taking messages, flush and ack what is in hand, then disconnect. True when every message it took
+        was acked (written, spooled or dead-lettered) and none is left for the broker to redeliver."""
         if self._stopped.is_set():
-            return
+            return self._stopped_clean
         self._stopped.set()
         self.consumer.stop_accepting()
         flushed = self.batcher.stop(timeout_s)
         if not flushed:
             log.warning("stopped before every message was written; the broker will redeliver them")
         self.consumer.close()  # once the broker has processed the last acks
+        self._stopped_clean = flushed and self.consumer.left_for_redelivery == 0
         self.forwarding.stop()
         self.writer.close()
         self.dead_letters.close()
@@ -115,6 +124,7 @@ class IngestService:
             sum(total.dead_letters.values()),
             self.stats.spool_depth,
         )
+        return self._stopped_clean
 
     def run_forever(self, *, on_sighup: Callable[[], None] | None = None) -> None:
         """Run until SIGTERM or SIGINT (call from the main thread). SIGHUP calls ``on_sighup`` (the hosted API

@@ -44,11 +44,13 @@ class StatsReporter:
         stats: IngestStats,
         *,
         interval_s: float,
+        worker: str = "",
         monotonic: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._stats = stats
         self._interval_s = interval_s
+        self._worker = worker  # the ``worker`` tag of every point (hub_stats.py)
         self._monotonic = monotonic
         self._wall_ns = wall_ns
         self._last = monotonic()
@@ -71,4 +73,4 @@ class StatsReporter:
             self._stats.take_delta(), queue_depth=self._stats.queue_depth, spool_depth=self._stats.spool_depth
         )
         time_ns = self._wall_ns()
-        return [point.line(time_ns) for point in points]
+        return [point.line(time_ns, self._worker) for point in points]

@@ -232,5 +232,5 @@ def test_hub_health_counts_what_the_hub_received(store: Store):
         ("aarhus-city-lab", "decode_error"): 2
     }
 
-    depths = store.run(by_title["Queue and spool depth"], store.context())
+    depths = store.run(by_title["Queue and spool depth per worker"], store.context())
     assert {row["spool"] for s in depths for row in s.records() if row["spool"] is not None} == {0}

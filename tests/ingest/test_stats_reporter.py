@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import httpx
+import pytest
+
 from core.model import RejectCode
 from dashboards import hub_health
 from hub.ingest.hub_stats import (
@@ -19,7 +22,9 @@ from hub.ingest.hub_stats import (
 )
 from hub.ingest.stats import IngestStats
 from hub.ingest.stats_reporter import StatsReporter, stats_points
+from hub.store.influxql import Series
 from tests.dashboards import walk
+from tests.dashboards.macros import QueryContext
 
 T = 1_772_359_200_000_000_000
 
@@ -132,3 +137,48 @@ def test_the_final_lines_carry_what_the_interval_has_so_far() -> None:
     final = reporter.final_lines()
     assert any("lab=oslo-urban-lab" in line and "messages=1.0" in line for line in final)
     assert all(line.endswith(" 7") for line in final)
+
+
+def test_every_point_says_which_worker_wrote_it() -> None:
+    stats = busy_stats()
+    lines = StatsReporter(stats, interval_s=5.0, worker="hub-w2", wall_ns=lambda: T).final_lines()
+    assert len(lines) == 7
+    assert all(f",{Tag.WORKER}=hub-w2 " in line for line in lines)
+    assert f"{MEASUREMENT},lab=aarhus-city-lab,reason=out_of_range,{Tag.WORKER}=hub-w2 rejected=2.0 {T}" in lines
+
+
+@pytest.mark.integration
+def test_the_dashboard_sums_two_workers_that_wrote_at_the_same_nanosecond(influx, database, influxql) -> None:
+    """Without the worker tag, the second worker's point would overwrite the first's (same series, same time)."""
+    lines = []
+    for worker, messages in (("hub-w1", 3), ("hub-w2", 4)):
+        stats = IngestStats()
+        for _ in range(messages):
+            stats.message("aarhus-city-lab", readings=2, unmapped=0)
+        stats.dead_letter("aarhus-city-lab", RejectCode.OUT_OF_RANGE)
+        stats.spool_depth = messages
+        lines += StatsReporter(stats, interval_s=5.0, worker=worker, wall_ns=lambda: T).final_lines()
+    httpx.post(f"{influx.url}/write", params={"db": database}, content="\n".join(lines)).raise_for_status()
+
+    dashboard = walk.load(hub_health.UID)
+    by_title = {target.panel["title"]: target for target in walk.targets(hub_health.UID, dashboard)}
+    context = QueryContext(T // 1_000_000 - 3_600_000, T // 1_000_000 + 3_600_000)
+
+    def run(title: str) -> list[Series]:
+        return influxql.query(context.expand(by_title[title].query))
+
+    assert run("Messages received")[0].values[0][1] == 7
+    assert run("Readings written")[0].values[0][1] == 14
+    assert run("Dead letters")[0].values[0][1] == 2
+    assert sum(row[1] for series in run("Messages received per lab") for row in series.values) == 7
+    rejected = run("Dead letters per lab and reason")
+    assert sum(row[1] for series in rejected for row in series.values) == 2
+    per_worker = {
+        series.tags[Tag.WORKER]: sum(row[1] for row in series.values) for series in run("Messages per worker")
+    }
+    assert per_worker == {"hub-w1": 3, "hub-w2": 4}
+    spools = {
+        series.tags[Tag.WORKER]: [row["spool"] for row in series.records() if row["spool"] is not None]
+        for series in run("Queue and spool depth per worker")
+    }
+    assert spools == {"hub-w1": [3], "hub-w2": [4]}

@@ -17,12 +17,13 @@ class HubProcess:
     log_path: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     command: str = "serve"  # or "api"
+    args: list[str] = field(default_factory=list)  # e.g. ["--workers", "2"]
 
     def start(self, *, wait_connected: bool = True, timeout_s: float = 20.0) -> HubProcess:
         full_env = {**os.environ, **self.env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", self.command],
+            [sys.executable, "-m", "hub.cli", self.command, *self.args],
             env=full_env,
             stdout=subprocess.DEVNULL,
             stderr=self.log_path.open("ab"),

@@ -16,7 +16,8 @@ from hub.api.params import LabQuery
 from hub.api.problems import ApiProblem, problem_responses
 from hub.api.state import DeadLetterAccess
 from hub.deadletters.replay import replay
-from hub.deadletters.store import DeadLetter, DeadLetterStore
+from hub.deadletters.store import DeadLetter
+from hub.deadletters.stores import DeadLetterStores, store_label, store_number
 from hub.labs import LabConfig
 from hub.read import RFC3339_PATTERN, parse_time
 from hub.settings import Settings
@@ -32,8 +33,10 @@ REASON_PATTERN = r"^[a-z_]{1,40}$"
 
 
 def letter_out(letter: DeadLetter) -> DeadLetterOut:
+    letter_id = letter.id or 0
     return DeadLetterOut(
-        id=letter.id or 0,
+        id=letter_id,
+        worker=store_label(store_number(letter_id)),
         received_at=ns_to_rfc3339(letter.received_ns),
         topic=letter.topic,
         lab=letter.lab,
@@ -60,7 +63,8 @@ def list_dead_letters(
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> DeadLetterList:
-    """Oldest first. Values are bound as SQLite parameters."""
+    """Every store under the data directory (each worker's, with `citylab serve --workers`), in id order: store by
+    store, oldest first within each. Values are bound as SQLite parameters."""
     since_ns = parse_time(since, "since") if since is not None else None
     with dead_letters.open() as store:
         letters = store.select(lab=lab, reason_code=reason, since_ns=since_ns, limit=limit + 1, offset=offset)
@@ -143,7 +147,7 @@ def _replay(
 
 
 def _select(
-    store: DeadLetterStore,
+    store: DeadLetterStores,
     lab: str | None,
     reason: str | None,
     since_ns: int | None,

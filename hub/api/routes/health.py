@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from hub.api.checks import check_influx, check_mqtt
+from hub.api.checks import check_influx, check_mqtt, check_workers
 from hub.api.deps import ReadAccess, StateDep
 from hub.api.models import Check, Health
 from hub.api.problems import problem_responses
@@ -19,11 +19,14 @@ METRICS_EXAMPLE = '# TYPE citylab_messages_total counter\ncitylab_messages_total
 
 def _health(state: ApiState) -> Health:
     labs = state.labs.status()
+    # Under a supervisor, `mqtt` says how many workers are connected, and each worker has a check of its own.
+    workers = check_workers(state.settings, state.workers) if state.workers is not None else {}
     checks = {
-        "mqtt": check_mqtt(state.settings, state.ingest),
+        "mqtt": workers.pop("mqtt") if workers else check_mqtt(state.settings, state.ingest),
         "influxdb": check_influx(state.influx, state.settings),
         # ok while configs are in use, even the last good ones after a broken edit (the detail says so).
         "labs": Check(ok=labs.ok, detail=labs.detail),
+        **workers,
     }
     return Health(status="ok" if all(c.ok for c in checks.values()) else "degraded", checks=checks)
 
@@ -31,7 +34,9 @@ def _health(state: ApiState) -> Health:
 @router.get("/health", summary="Liveness, with the state of MQTT and InfluxDB")
 def health(state: StateDep) -> Health:
     """Always 200 while the API runs; `status` is `degraded` when MQTT or InfluxDB can't be reached, or no lab
-    config could be loaded. After a broken edit the last good lab configs stay in use, and `labs` says so."""
+    config could be loaded. After a broken edit the last good lab configs stay in use, and `labs` says so.
+    Under `citylab serve --workers N`, `mqtt` counts the connected workers and each worker has its own check
+    (`worker-1`, …); one that is down or restarting makes the status `degraded`."""
     return _health(state)
 
 
