@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import replace
 from typing import Any
 
 from adapters._json import load_json, type_name
@@ -122,7 +121,7 @@ def _locate(
     for observation in observations:
         position = positions.get((observation.device, observation.time), {})
         if "lat" in position and "lon" in position:
-            observation = replace(observation, lat=position["lat"], lon=position["lon"])
+            observation = observation._replace(lat=position["lat"], lon=position["lon"])
         located.append(observation)
     return located
 
