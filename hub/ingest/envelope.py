@@ -78,19 +78,22 @@ def envelope_for(message: InboundMessage, route: Route, processed: Processed) ->
     """The envelope for a routed message the pipeline processed: a line per reading, a dead letter per rejection
     (or one for the whole message when it could not be decoded at all)."""
     lab, codec = route.lab.lab, route.source.format
-    envelope = Envelope(message, lab=lab, codec=codec)
-    if processed.failure is not None:
-        envelope.dead_letters.append(_letter(message, lab, codec, processed.failure.code, processed.failure.detail))
     result = processed.result
-    envelope.readings = result.readings
-    envelope.lines = [reading_to_line(reading) for reading in result.readings]
-    envelope.dead_letters.extend(
-        _letter(message, lab, codec, rejection.code, rejection.detail) for rejection in result.rejections
+    dead_letters = [_letter(message, lab, codec, rejection.code, rejection.detail) for rejection in result.rejections]
+    if processed.failure is not None:
+        dead_letters.insert(0, _letter(message, lab, codec, processed.failure.code, processed.failure.detail))
+    # The result is this message's alone: its lists become the envelope's without a copy.
+    return Envelope(
+        message,
+        lab,
+        codec,
+        [reading_to_line(reading) for reading in result.readings],
+        result.readings,
+        dead_letters,
+        result.unmapped,
+        result.guessed,
+        result.profile or result.device_model,
     )
-    envelope.unmapped = list(result.unmapped)
-    envelope.guessed = list(result.guessed)
-    envelope.device_model = result.profile or result.device_model
-    return envelope
 
 
 def _letter(message: InboundMessage, lab: str | None, codec: str | None, code: str, reason: str) -> DeadLetter:
