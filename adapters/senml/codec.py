@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from typing import Any
 
 from adapters._json import load_json, type_name
@@ -78,10 +79,11 @@ class SenmlCodec(Codec):
 
 
 def _check_fields(record: dict[str, Any], where: str) -> None:
-    for field in record:
-        if field.endswith("_"):
-            # RFC 8428 section 4.4: fields ending in "_" must be understood, or the pack rejected.
-            raise DecodeError(f"{where}: must-understand field {field!r} is not supported")
+    if not _KNOWN_FIELDS.issuperset(record):  # the common case, all fields known, needs no loop
+        for field in record:
+            if field.endswith("_"):
+                # RFC 8428 section 4.4: fields ending in "_" must be understood, or the pack rejected.
+                raise DecodeError(f"{where}: must-understand field {field!r} is not supported")
     version = record.get("bver")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         raise DecodeError(f"{where}.bver: expected an integer version")
@@ -117,6 +119,8 @@ def _resolve_time(seconds: float, received_ns: int, where: str) -> int | None:
 def _locate(
     observations: list[RawObservation], positions: dict[tuple[str | None, RawTime | None], dict[str, float]]
 ) -> list[RawObservation]:
+    if not positions:
+        return observations
     located = []
     for observation in observations:
         position = positions.get((observation.device, observation.time), {})
@@ -126,6 +130,8 @@ def _locate(
     return located
 
 
+# A device's records repeat the same names in every pack.
+@lru_cache(maxsize=4096)
 def _split_name(base_name: str, name: str, *, has_own_name: bool) -> tuple[str | None, str | None]:
     """Device and measurement key of a resolved name; a key of None means "the unit says".
 

@@ -53,7 +53,7 @@ def reading_to_line(reading: Reading) -> str:
     parts = _line_parts.get(key)
     if parts is None:
         parts = _new_line_parts(key)
-    return f"{parts[0]}{format_float(reading.value)}{parts[1]}{reading.time_ns}"
+    return f"{parts[0]}{float(reading.value)!r}{parts[1]}{reading.time_ns}"  # format_float, inlined
 
 
 def _new_line_parts(key: _LinePartsKey) -> tuple[str, str]:
