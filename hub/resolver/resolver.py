@@ -200,7 +200,7 @@ class KeyResolver:
                     if entry.unless:
                         if present is None:
                             present = frozenset(other.key for other in observations)
-                        if any(other in present for other in entry.unless):
+                        if not present.isdisjoint(entry.unless):
                             continue
                     found = entry
                     break
