@@ -8,6 +8,7 @@ from the route (the topic), never from the payload.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from core.model import Reading, RejectCode, UnmappedKey
 from hub.deadletters.store import DeadLetter
@@ -18,9 +19,10 @@ from hub.routing import Route, Router
 from hub.store.line_protocol import reading_to_line
 
 
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """An MQTT message as it arrived. ``mid`` and ``qos`` acknowledge it; a replayed message has neither."""
+class InboundMessage(NamedTuple):
+    """An MQTT message as it arrived. ``mid`` and ``qos`` acknowledge it; a replayed message has neither.
+
+    A NamedTuple, as one is made per message on paho's network thread (see core/model.py)."""
 
     topic: str
     payload: bytes

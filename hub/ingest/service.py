@@ -56,6 +56,7 @@ class IngestService:
             writer=self.writer,
             dead_letters=self.dead_letters,
             ack=self.consumer.ack,
+            ack_many=self.consumer.ack_many,
             stats=self.stats,
             batch_size=settings.batch_size,
             linger_s=settings.batch_linger_ms / 1000,

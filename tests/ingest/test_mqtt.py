@@ -93,6 +93,23 @@ def test_nothing_is_acknowledged_until_ack_and_the_session_outlives_the_client(
         wait_until(lambda: inbox.payloads == [b"4"], 10, "only the new message")
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_ack_many_acknowledges_exactly_the_messages_it_is_given(broker: Mosquitto, protocol: MqttProtocol) -> None:
+    client_id, topic = unique("batch-ack"), unique("t")
+    with consuming(broker, client_id, [f"{topic}/+"], protocol=protocol) as (consumer, inbox):
+        publish_all(broker.port, [(f"{topic}/{n}", str(n).encode()) for n in range(50)])
+        wait_until(lambda: len(inbox.messages) == 50, 10, "50 messages")
+        acked = [message for message in inbox.messages if int(message.payload) % 5]  # leave every fifth
+        consumer.ack_many([(message.mid, message.qos) for message in acked])
+    with consuming(broker, client_id, [f"{topic}/+"], protocol=protocol) as (consumer, inbox):
+        wait_until(lambda: len(inbox.messages) == 10, 10, "the ten unacked messages, redelivered")
+        assert sorted(int(p) for p in inbox.payloads) == list(range(0, 50, 5))
+        consumer.ack_many([(message.mid, message.qos) for message in inbox.messages])
+    with consuming(broker, client_id, [f"{topic}/+"], protocol=protocol) as (_consumer, inbox):
+        publish_all(broker.port, [(f"{topic}/new", b"new")])
+        wait_until(lambda: inbox.payloads == [b"new"], 10, "only the new message")
+
+
 def test_messages_after_stop_accepting_are_left_for_the_next_session(broker: Mosquitto) -> None:
     client_id, topic = unique("closing"), unique("t")
     arrived: list[bytes] = []
