@@ -160,6 +160,11 @@ class BatchWriter:
     # --- one batch ---------------------------------------------------------------------------
 
     def _flush(self, batch: list[Envelope], extra_lines: list[str]) -> bool:
+        # Counted here, a batch at a time, rather than per message on paho's thread; a message no lab claims
+        # counts only its dead letter.
+        self._stats.messages(
+            [(envelope.lab, len(envelope.lines), len(envelope.unmapped)) for envelope in batch if envelope.lab]
+        )
         letters = [letter for envelope in batch for letter in envelope.dead_letters]
         lines = [line for envelope in batch for line in envelope.lines]
         lines += extra_lines  # after the messages' lines, so message_refs' line numbers hold
