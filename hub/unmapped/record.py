@@ -20,7 +20,8 @@ def sightings(envelopes: Iterable[Envelope]) -> Iterator[Sighting]:
     for envelope in envelopes:
         if envelope.lab is None:
             continue
-        lab, model, topic, received_ns = envelope.lab, envelope.device_model, envelope.topic, envelope.message.received_ns
+        lab, model, message = envelope.lab, envelope.device_model, envelope.message
+        topic, received_ns = message.topic, message.received_ns
         for item in (*envelope.unmapped, *envelope.guessed):
             yield Sighting(lab, model, item.key, item.value, received_ns, item.device, topic, item.guess)
 
