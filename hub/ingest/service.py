@@ -1,7 +1,8 @@
 """``citylab serve``: one ingest pipeline, wired from its parts. See docs/architecture.md.
 
 - ``mqtt.MqttConsumer``: the MQTT session (paho's network thread hands each message on);
-- ``envelope.MessageTranslator``: route, decode, normalise into an envelope (on that thread);
+- ``translating.TranslatorThread``: runs ``envelope.MessageTranslator`` (route, decode, normalise into an
+  envelope) on a thread of its own, in arrival order;
 - ``batcher.BatchWriter``: the writer thread writes, spools, stores dead letters, then acks;
 - ``stats_reporter.StatsReporter``: ``hub_stats`` points that go out with the writes.
 
@@ -24,6 +25,7 @@ from hub.ingest.envelope import InboundMessage, MessageTranslator
 from hub.ingest.mqtt import MqttConsumer
 from hub.ingest.stats import IngestStats
 from hub.ingest.stats_reporter import StatsReporter
+from hub.ingest.translating import TranslatorThread
 from hub.labs import LabConfig, load_labs
 from hub.settings import Settings, redact_url
 from hub.store.spool import Spool
@@ -68,6 +70,7 @@ class IngestService:
             unmapped=self.unmapped,
             on_stored=self.forwarding.offer if self.forwarding.forwarders else None,
         )
+        self.translating = TranslatorThread(self.translator.translate, self.batcher.submit)
         self._stopped = threading.Event()
 
     # --- lifecycle -------------------------------------------------------------------
@@ -83,6 +86,7 @@ class IngestService:
         )
         self.forwarding.start()
         self.batcher.start()
+        self.translating.start()
         self.consumer.start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
@@ -98,6 +102,7 @@ class IngestService:
             return
         self._stopped.set()
         self.consumer.stop_accepting()
+        self.translating.stop(timeout_s)
         flushed = self.batcher.stop(timeout_s)
         if not flushed:
             log.warning("stopped before every message was written; the broker will redeliver them")
@@ -141,5 +146,5 @@ class IngestService:
     # --- per message (paho's network thread) -------------------------------------------
 
     def _on_message(self, message: InboundMessage) -> None:
-        # The writer thread counts the message in the stats, with its batch.
-        self.batcher.submit(self.translator.translate(message))
+        # Translated on the translator thread; counted in the stats by the writer thread, with its batch.
+        self.translating.put(message)
