@@ -16,7 +16,7 @@ from hub.labs import LabConfig
 from hub.normalise import Normaliser
 from hub.pipeline import Pipeline, Processed
 from hub.routing import Route, Router
-from hub.store.line_protocol import reading_to_line
+from hub.store.line_protocol import readings_to_lines
 
 
 class InboundMessage(NamedTuple):
@@ -89,7 +89,7 @@ def envelope_for(message: InboundMessage, route: Route, processed: Processed) ->
         message,
         lab,
         codec,
-        [reading_to_line(reading) for reading in result.readings],
+        readings_to_lines(result.readings),
         result.readings,
         dead_letters,
         result.unmapped,

@@ -6,6 +6,7 @@ field ``value`` always a float (a field type conflict rejects the whole batch); 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from core.model import Reading
@@ -54,6 +55,23 @@ def reading_to_line(reading: Reading) -> str:
     if parts is None:
         parts = _new_line_parts(key)
     return f"{parts[0]}{float(reading.value)!r}{parts[1]}{reading.time_ns}"  # format_float, inlined
+
+
+def readings_to_lines(readings: Iterable[Reading]) -> list[str]:
+    """``reading_to_line`` for each reading; a message's readings mostly share one time, written once."""
+    lines: list[str] = []
+    last_time: int | None = None
+    time_text = ""
+    for reading in readings:
+        key = (reading.quantity, reading.city, reading.device, reading.lab, reading.lat, reading.lon)
+        parts = _line_parts.get(key)
+        if parts is None:
+            parts = _new_line_parts(key)
+        if reading.time_ns != last_time:
+            last_time = reading.time_ns
+            time_text = str(last_time)
+        lines.append(f"{parts[0]}{float(reading.value)!r}{parts[1]}{time_text}")
+    return lines
 
 
 def _new_line_parts(key: _LinePartsKey) -> tuple[str, str]:
