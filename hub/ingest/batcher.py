@@ -155,16 +155,16 @@ class BatchWriter:
                 break
             time.sleep(min(left, GATHER_STEP_S))
         self._stats.queue_depth = self._queue.qsize()
+        # Counted here, a batch at a time, rather than per message on paho's thread (and before the stats
+        # lines that go out with this batch are taken); a message no lab claims counts only its dead letter.
+        self._stats.messages(
+            [(envelope.lab, len(envelope.lines), len(envelope.unmapped)) for envelope in batch if envelope.lab]
+        )
         return batch
 
     # --- one batch ---------------------------------------------------------------------------
 
     def _flush(self, batch: list[Envelope], extra_lines: list[str]) -> bool:
-        # Counted here, a batch at a time, rather than per message on paho's thread; a message no lab claims
-        # counts only its dead letter.
-        self._stats.messages(
-            [(envelope.lab, len(envelope.lines), len(envelope.unmapped)) for envelope in batch if envelope.lab]
-        )
         letters = [letter for envelope in batch for letter in envelope.dead_letters]
         lines = [line for envelope in batch for line in envelope.lines]
         lines += extra_lines  # after the messages' lines, so message_refs' line numbers hold

@@ -56,6 +56,15 @@ _PUBACK_BYTE = int(mqtt.PUBACK)
 
 # What a read-ahead client reads from its socket at once (see ReadAheadClient).
 READ_AHEAD_BYTES = 64 * 1024
+# Packets a read-ahead client handles from its buffer before its loop sends what is queued.
+READ_AHEAD_PACKETS = 100
+# How long a read-ahead client waits before it asks again whether to read (see ReadAheadClient.hold_reads).
+HOLD_STEP_S = 0.005
+# Messages the ingest consumer has handed on and not yet acked, above which it stops reading until the
+# writer catches up. The broker's max_inflight_messages should bound this, but Mosquitto 2.0 sends a
+# session's whole queue once acks come back, so without a bound of its own the hub would hold a
+# backlog in memory (170 MB for issue 13's 100,000 messages). Four batches of the default 5,000 lines.
+MAX_OUTSTANDING = 5000
 
 
 class _ReadAheadSocket:
@@ -110,7 +119,15 @@ class ReadAheadClient(mqtt.Client):
     """A paho client that reads its socket in large chunks (``_ReadAheadSocket``) and handles every packet
     already read before it waits in ``select`` again: one ``recv`` and one ``select`` for dozens of
     messages instead of about five system calls each. It overrides two methods of paho-mqtt 2.x
-    (``_create_socket``, ``loop_read``); everything else is paho's."""
+    (``_create_socket``, ``loop_read``); everything else is paho's.
+
+    ``hold_reads``, when set, is asked before each read: while it says so, the client leaves the socket
+    unread (the broker's messages wait in TCP's buffers and then the broker's queue) and its loop keeps
+    sending acks and pings. At most half a keepalive at a time, so that a PINGRESP is read in time and
+    the broker never takes the client for dead."""
+
+    hold_reads: Callable[[], bool] | None = None
+    _holding_since: float | None = None
 
     def _create_socket(self) -> SocketLike:
         sock = super()._create_socket()
@@ -119,8 +136,22 @@ class ReadAheadClient(mqtt.Client):
         return _ReadAheadSocket(sock)
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        if self.hold_reads is not None and self.hold_reads():
+            now = time.monotonic()
+            if self._holding_since is None:
+                self._holding_since = now
+            if now - self._holding_since < self._keepalive / 2:
+                time.sleep(HOLD_STEP_S)  # the loop goes on to send what is queued (acks), then asks again
+                return mqtt.MQTT_ERR_SUCCESS
+        self._holding_since = None
         result = super().loop_read(max_packets)
-        while result == mqtt.MQTT_ERR_SUCCESS and isinstance(self._sock, _ReadAheadSocket) and self._sock.buffered:
+        # The packets already read, but not forever: a packet that straddles the buffer's end refills it, and
+        # the loop must get back to its writes (acks) and pings, and to hold_reads.
+        for _ in range(READ_AHEAD_PACKETS):
+            if result != mqtt.MQTT_ERR_SUCCESS or not isinstance(self._sock, _ReadAheadSocket):
+                break
+            if not self._sock.buffered or (self.hold_reads is not None and self.hold_reads()):
+                break
             result = super().loop_read(max_packets)
         return result
 
@@ -195,6 +226,7 @@ class MqttConsumer:
         max_inflight: int = CONSUMER_MAX_INFLIGHT,
         reconnect_delay_s: tuple[int, int] = RECONNECT_DELAY_S,
         keepalive_s: int = 30,
+        max_outstanding: int = MAX_OUTSTANDING,
     ) -> None:
         self.target = target
         self.client_id = client_id
@@ -213,6 +245,10 @@ class MqttConsumer:
         self._disconnected = threading.Event()
         # Messages that arrived after stop_accepting: left unacked, so the broker redelivers them.
         self.left_for_redelivery = 0
+        # Messages handed on and messages acked, since start: their difference is what the hub holds.
+        self._handed = 0
+        self._acked = 0
+        self.max_outstanding = max_outstanding
         self.client = make_client(
             target,
             client_id=client_id,
@@ -228,6 +264,8 @@ class MqttConsumer:
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        if isinstance(self.client, ReadAheadClient):
+            self.client.hold_reads = self._holding
         self.client.on_unsubscribe = self._on_unsubscribe
 
     @classmethod
@@ -279,7 +317,16 @@ class MqttConsumer:
         with self._accept_lock:
             self._accepting.clear()
 
+    @property
+    def outstanding(self) -> int:
+        """Messages handed on and not acked yet: what the hub's threads hold."""
+        return self._handed - self._acked
+
+    def _holding(self) -> bool:
+        return self._handed - self._acked >= self.max_outstanding
+
     def ack(self, mid: int, qos: int) -> None:
+        self._acked += 1
         if qos > 0:
             self.client.ack(mid, qos)
 
@@ -300,6 +347,7 @@ class MqttConsumer:
                 pubacks = bytearray()
                 self.client.ack(mid, qos)
         self._queue_pubacks(pubacks)
+        self._acked += len(acks)
 
     def _queue_pubacks(self, pubacks: bytearray) -> None:
         if pubacks:
@@ -408,4 +456,5 @@ class MqttConsumer:
             if not self._accepting.is_set():
                 self.left_for_redelivery += 1
                 return  # shutting down: left unacked, so the broker redelivers it
+            self._handed += 1
             self._handler(inbound)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,6 +109,51 @@ def test_ack_many_acknowledges_exactly_the_messages_it_is_given(broker: Mosquitt
     with consuming(broker, client_id, [f"{topic}/+"], protocol=protocol) as (_consumer, inbox):
         publish_all(broker.port, [(f"{topic}/new", b"new")])
         wait_until(lambda: inbox.payloads == [b"new"], 10, "only the new message")
+
+
+def test_the_consumer_stops_reading_while_it_holds_too_many_unacked_messages(broker: Mosquitto) -> None:
+    """Mosquitto sends a session's whole queue once acks come back (max_inflight_messages bounds only the
+    first burst), so the consumer bounds what it holds itself: past max_outstanding it leaves the socket
+    unread until acks bring it back under, or half a keepalive has passed (so that pings are answered)."""
+    client_id, topic = unique("bounded"), unique("t")
+    inbox = Inbox()
+
+    def consumer() -> MqttConsumer:
+        return MqttConsumer(
+            MqttTarget.parse(broker.url),
+            client_id=client_id,
+            topic_filters=[f"{topic}/+"],
+            on_message=inbox,
+            max_outstanding=20,
+            keepalive_s=60,
+        )
+
+    first = consumer()
+    first.start()
+    assert first.wait_connected(10)
+    first.close()
+    payload = b"x" * 2000  # 32 messages fill a read-ahead chunk (64 KB)
+    publish_all(broker.port, [(f"{topic}/{n}", payload) for n in range(300)])
+    bounded = consumer()
+    bounded.start()
+    try:
+        # (Its SUBACK may come after the queued messages, so it may not count as connected yet.)
+        wait_until(lambda: len(inbox.messages) >= 20, 10, "the first messages")
+        time.sleep(0.5)
+        held = len(inbox.messages)
+        assert held < 20 + 40, held  # the bound, and at most what one read brought in past it
+        assert bounded.outstanding == held
+        time.sleep(0.5)
+        assert len(inbox.messages) == held  # nothing more is read while nothing is acked
+        acked = 0
+        while acked < 300:
+            wait_until(lambda acked=acked: len(inbox.messages) > acked, 10, f"more than {acked} messages")
+            batch = inbox.messages[acked:]
+            bounded.ack_many([(message.mid, message.qos) for message in batch])
+            acked += len(batch)
+        assert acked == 300 and bounded.outstanding == 0
+    finally:
+        bounded.close()
 
 
 def test_messages_after_stop_accepting_are_left_for_the_next_session(broker: Mosquitto) -> None:
