@@ -118,8 +118,8 @@ class _ReadAheadSocket:
 class ReadAheadClient(mqtt.Client):
     """A paho client that reads its socket in large chunks (``_ReadAheadSocket``) and handles every packet
     already read before it waits in ``select`` again: one ``recv`` and one ``select`` for dozens of
-    messages instead of about five system calls each. It overrides two methods of paho-mqtt 2.x
-    (``_create_socket``, ``loop_read``); everything else is paho's.
+    messages instead of about five system calls each. It overrides three methods of paho-mqtt 2.x
+    (``_create_socket``, ``loop_read``, ``_handle_on_message``); everything else is paho's.
 
     ``hold_reads``, when set, is asked before each read: while it says so, the client leaves the socket
     unread (the broker's messages wait in TCP's buffers and then the broker's queue) and its loop keeps
@@ -134,6 +134,24 @@ class ReadAheadClient(mqtt.Client):
         if self._transport == "websockets":
             return sock  # paho's websocket wrapper buffers on its own
         return _ReadAheadSocket(sock)
+
+    def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
+        """paho's dispatch, without its search for per-filter callbacks when none is registered (the ingest
+        consumer registers none): that search (``MQTTMatcher.iter_match``) builds a recursive closure for
+        every message, a reference cycle only the cyclic GC frees, besides its own cost."""
+        if self._on_message_filtered._root._children:
+            super()._handle_on_message(message)
+            return
+        with self._callback_mutex:
+            on_message = self.on_message
+        if on_message:
+            with self._in_callback_mutex:
+                try:
+                    on_message(self, self._userdata, message)
+                except Exception as err:  # as paho: logged, then raised unless told to suppress
+                    self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                    if not self.suppress_exceptions:
+                        raise
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         if self.hold_reads is not None and self.hold_reads():

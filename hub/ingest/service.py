@@ -12,6 +12,7 @@ instance, so a process may run one with its own client id and data directory.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -139,6 +140,10 @@ class IngestService:
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
         signal.signal(signal.SIGHUP, _on_hangup)
+        # What start-up built (lab configs, profiles, alias tables, the API) lives as long as the process: out of
+        # the cyclic GC's sight, its full collections look at what the messages make only (measured on the
+        # benchmark's drain: GC time 1.3 -> 0.6 s per 100,000 messages).
+        gc.freeze()
         self.start()
         done.wait()
         self.stop()
