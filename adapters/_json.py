@@ -64,7 +64,7 @@ def flatten_measurements(
     if depth > MAX_DEPTH:
         raise DecodeError(f"{prefix or 'payload'}: nested deeper than {MAX_DEPTH} levels")
     for key, value in obj.items():
-        name = f"{prefix}{key}"
+        name = prefix + key if prefix else key  # JSON object keys are text
         if isinstance(value, dict):
             unit = value.get("unit")
             unit = unit if isinstance(unit, str) else None
@@ -84,7 +84,9 @@ def flatten_measurements(
         else:
             # null too: a sensor that reports no value is news for a mapped key (the normaliser
             # dead-letters it), and an unmapped one is counted like any other unknown key.
-            yield RawObservation(key=name, value=value, time=time, element=element)
+            # Positional (key, value, unit, time, device, lat, lon, context, element): a NamedTuple's
+            # keywords cost more than its construction, for every value of every payload.
+            yield RawObservation(name, value, None, time, None, None, None, None, element)
 
 
 # A list element's own time: Milesight history frames (epoch ``timestamp``), Watteco samples (ISO

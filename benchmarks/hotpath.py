@@ -4,8 +4,9 @@ The service's own per-message path (``MessageTranslator.translate``: route by to
 with the lab's codec, normalise, line protocol into an envelope) over the benchmark's mix,
 with no MQTT and no InfluxDB: what the hot-path work is judged by (target: 25 µs/msg on the
 2-core machine class). One untimed pass warms the caches (key resolver memo, series cache),
-then ``--repeats`` timed passes; the report gives their median, min, max and spread, the
-same per format, and µs per reading.
+then ``--repeats`` timed passes; the report gives their median, min, max and spread in CPU time
+(the measuring thread's, which leaves out time spent waiting for a core) and wall time, the same
+per format, and µs per reading.
 
     python -m benchmarks.hotpath                       # 20,000 messages of the issue13 mix, 7 repeats
     python -m benchmarks.hotpath --profile             # plus cProfile's top functions by own time
@@ -41,15 +42,15 @@ TARGET_US_PER_MSG = 25.0
 MIX_START_NS = 1_790_000_000_000_000_000
 
 
-def _pass(translator: MessageTranslator, inbound: Sequence[InboundMessage]) -> tuple[float, int, int]:
-    """Seconds for one pass, and the readings and dead letters it made."""
+def _pass(translator: MessageTranslator, inbound: Sequence[InboundMessage]) -> tuple[float, float, int, int]:
+    """Wall seconds and CPU seconds (this thread's) for one pass, and the readings and dead letters it made."""
     readings = dead = 0
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.thread_time()
     for message in inbound:
         envelope = translator.translate(message)
         readings += len(envelope.lines)
         dead += len(envelope.dead_letters)
-    return time.perf_counter() - began, readings, dead
+    return time.perf_counter() - began, time.thread_time() - began_cpu, readings, dead
 
 
 def _inbound(messages: Sequence[MixMessage]) -> list[InboundMessage]:
@@ -81,33 +82,40 @@ def measure(
     inbound = _inbound(messages)
     _pass(translator, inbound)  # warm-up: resolver memo, series cache, codec imports
     seconds: list[float] = []
+    cpu_seconds: list[float] = []
     readings = dead = 0
     for _ in range(repeats):
         gc.collect()
-        elapsed, readings, dead = _pass(translator, inbound)
+        elapsed, cpu, readings, dead = _pass(translator, inbound)
         seconds.append(elapsed)
+        cpu_seconds.append(cpu)
     result: dict[str, Any] = {
         "messages": len(inbound),
         "readings": readings,
         "dead_letters": dead,
         "repeats": repeats,
         "us_per_msg": _summary(seconds, len(inbound)),
-        "us_per_reading": round(statistics.median(seconds) / max(readings, 1) * 1e6, 2),
-        "msg_per_s_one_core": round(len(inbound) / statistics.median(seconds)),
+        # CPU time of the measuring thread: what the target is judged by, as time the process waited for a
+        # core (other people's work on a shared machine) is left out.
+        "cpu_us_per_msg": _summary(cpu_seconds, len(inbound)),
+        "us_per_reading": round(statistics.median(cpu_seconds) / max(readings, 1) * 1e6, 2),
+        "msg_per_s_one_core": round(len(inbound) / statistics.median(cpu_seconds)),
         "target_us_per_msg": TARGET_US_PER_MSG,
     }
     if by_format:
         formats: dict[str, Any] = {}
         for name in sorted({m.format for m in messages}):
             subset = [message for message, item in zip(inbound, messages, strict=True) if item.format == name]
-            times = []
+            times, cpu_times = [], []
             for _ in range(repeats):
-                elapsed, subset_readings, _dead = _pass(translator, subset)
+                elapsed, cpu, subset_readings, _dead = _pass(translator, subset)
                 times.append(elapsed)
+                cpu_times.append(cpu)
             formats[name] = {
                 "messages": len(subset),
                 "readings_per_msg": round(subset_readings / len(subset), 2),
                 "us_per_msg": _summary(times, len(subset)),
+                "cpu_us_per_msg": _summary(cpu_times, len(subset)),
             }
         result["by_format"] = formats
     return result
@@ -180,24 +188,26 @@ def write_callgrind(stats: pstats.Stats, path: Path) -> None:
 
 
 def print_report(result: dict[str, Any]) -> None:
-    us = result["us_per_msg"]
-    verdict = "met" if us["median"] <= result["target_us_per_msg"] else "not met"
+    cpu, wall = result["cpu_us_per_msg"], result["us_per_msg"]
+    verdict = "met" if cpu["median"] <= result["target_us_per_msg"] else "not met"
     print(
         f"in-process route + decode + normalise + line protocol: {result['messages']:,} messages, "
         f"{result['readings']:,} readings, {result['repeats']} repeats"
     )
     print(
-        f"  {us['median']:.1f} µs/msg median (min {us['min']:.1f}, max {us['max']:.1f}, "
-        f"spread {us['spread_pct']:.0f} %); {result['us_per_reading']:.1f} µs/reading; "
+        f"  {cpu['median']:.1f} µs/msg of CPU, median (min {cpu['min']:.1f}, max {cpu['max']:.1f}, "
+        f"spread {cpu['spread_pct']:.0f} %); {result['us_per_reading']:.1f} µs/reading; "
         f"{result['msg_per_s_one_core']:,} msg/s on one core"
     )
-    print(f"  target ≤ {result['target_us_per_msg']:g} µs/msg: {verdict}")
+    print(f"  wall clock: {wall['median']:.1f} µs/msg median (spread {wall['spread_pct']:.0f} %)")
+    print(f"  target ≤ {result['target_us_per_msg']:g} µs/msg of CPU: {verdict}")
     if result["dead_letters"]:
         print(f"  warning: {result['dead_letters']:,} dead letters: the timing includes refused messages")
     for name, part in result.get("by_format", {}).items():
         print(
-            f"  {name:<18} {part['us_per_msg']['median']:7.1f} µs/msg  ({part['readings_per_msg']:g} readings/msg, "
-            f"spread {part['us_per_msg']['spread_pct']:.0f} %)"
+            f"  {name:<18} {part['cpu_us_per_msg']['median']:7.1f} µs/msg of CPU  "
+            f"({part['readings_per_msg']:g} readings/msg, spread {part['cpu_us_per_msg']['spread_pct']:.0f} %; "
+            f"wall {part['us_per_msg']['median']:.1f})"
         )
 
 

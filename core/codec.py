@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -18,14 +17,18 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True, slots=True)
-class DecodeContext:
-    """What a codec may know besides the payload: the topic and its source's options."""
+_NO_OPTIONS = NoOptions()
+
+
+class DecodeContext(NamedTuple):
+    """What a codec may know besides the payload: the topic and its source's options.
+
+    A NamedTuple, as one is made per message (see core/model.py)."""
 
     topic: str = ""
     # When the hub received the message: SenML relative times count from it.
     received_ns: int = 0
-    options: BaseModel = field(default_factory=NoOptions)
+    options: BaseModel = _NO_OPTIONS
 
 
 class Codec:

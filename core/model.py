@@ -1,20 +1,24 @@
 """The canonical data model every lab's payload is normalised into.
 
-These are hot-path objects: frozen, slotted dataclasses, not pydantic models.
+These are hot-path objects, not pydantic models. The ones made per value or per message
+(``RawObservation``, ``DecodedMessage``, ``Reading``, ``UnmappedKey``) are typed ``NamedTuple``s: immutable like a
+frozen dataclass, and about three times cheaper to construct (a frozen dataclass's ``__init__``
+sets each field through ``object.__setattr__``: 1.2 µs for a ``Reading`` against 0.3-0.5 µs), which
+the hot path pays several times per message. The others are frozen, slotted dataclasses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 # A raw time as a codec found it: ISO 8601 text (a zone is optional) or an
 # integer count of nanoseconds since the Unix epoch (already UTC).
 RawTime = str | int
 
 
-@dataclass(frozen=True, slots=True)
-class RawObservation:
+class RawObservation(NamedTuple):
     """One value a codec found in a payload, before any interpretation."""
 
     key: str
@@ -60,8 +64,7 @@ class KeyMapping:
     where: str
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedMessage:
+class DecodedMessage(NamedTuple):
     """What a codec returns for one payload."""
 
     observations: tuple[RawObservation, ...]
@@ -79,8 +82,7 @@ class DecodedMessage:
     native: tuple[RawObservation, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
     """One normalised reading: what the hub stores and serves."""
 
     city: str | None
@@ -123,8 +125,7 @@ class Rejection:
     key: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UnmappedKey:
+class UnmappedKey(NamedTuple):
     """A payload key no layer of the key resolver knows, with the value it carried (shown to the operator);
     or, with ``guess``, a key read only by a fallback guess for a device without a profile."""
 

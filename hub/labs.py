@@ -5,7 +5,7 @@ A new lab is configuration, not code. Errors name the file and the key.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -125,8 +125,14 @@ class Source(_Strict):
     def device_from_topic(self, topic: str) -> str | None:
         if self.device_topic_level is None:
             return None
-        levels = topic.split("/")
-        return levels[self.device_topic_level] if self.device_topic_level < len(levels) else None
+        return _topic_level(topic, self.device_topic_level)
+
+
+@lru_cache(maxsize=16384)
+def _topic_level(topic: str, level: int) -> str | None:
+    """A topic's level (None past its end); cached, as a device publishes on the same topic again and again."""
+    levels = topic.split("/")
+    return levels[level] if level < len(levels) else None
 
 
 class LabConfig(_Strict):

@@ -24,10 +24,13 @@ from core.names import MAX_DEVICE_ID, is_storable_device_id
 from core.timeutil import NS_PER_S, TimeFormatError, epoch_to_ns, guess_epoch_unit, parse_iso_ns
 from hub.labs import LabConfig, Source
 from hub.resolver import KeyResolver, Resolution, resolver_for
-from hub.vocabulary import Vocabulary, load_vocabulary
+from hub.vocabulary import Conversion, Vocabulary, load_vocabulary
 
 # Readings stamped more than this far ahead of the receive time come from a wrong clock.
 MAX_FUTURE_NS = 10 * 60 * NS_PER_S
+# Memoised (quantity, unit) conversions: units are payload text, so the memo starts over when full.
+_CONVERSIONS_LIMIT = 4096
+_isfinite = math.isfinite
 # Nothing the network measures predates this; earlier times are unit mistakes (ms read as s, 1970).
 EARLIEST_NS = 946_684_800 * NS_PER_S  # 2000-01-01T00:00:00Z
 
@@ -35,6 +38,8 @@ EARLIEST_NS = 946_684_800 * NS_PER_S  # 2000-01-01T00:00:00Z
 class Normaliser:
     def __init__(self, vocabulary: Vocabulary | None = None) -> None:
         self.vocabulary = vocabulary or load_vocabulary()
+        self._quantities = self.vocabulary.quantities
+        self._conversions: dict[tuple[str, str], Conversion | None] = {}
 
     def normalise(
         self,
@@ -55,42 +60,36 @@ class Normaliser:
         result = NormaliseResult(device_model=decoded.device_model, profile=profile.model if profile else None)
         # A profile reads the device decoder's own keys, not a network's normalized form of them.
         observations = decoded.native if profile is not None and decoded.native else decoded.observations
-        present = frozenset(observation.key for observation in observations)
-        meanings = [
-            resolver.resolve(
-                observation.key,
-                profile,
-                observation.context,
-                element=observation.element,
-                definition=observation.definition,
-                present=present,
-            )
-            for observation in observations
-        ]
+        meanings = resolver.resolve_all(observations, profile)
         message = _Message(decoded, received_ns, zone, topic_device, lab, resolver, observations)
-        # (device, quantity, time) -> value: a point InfluxDB would overwrite with another value is refused.
-        stored: dict[tuple[str, str, int], float] = {}
         for observation, resolution in zip(observations, meanings, strict=True):
             if resolution is not None and resolution.time:
                 rejection = message.set_time(observation)
                 if rejection is not None:
                     result.rejections.append(rejection)
+        # (device, quantity, time) -> value: a point InfluxDB would overwrite with another value is refused.
+        stored: dict[tuple[str, str, int], float] = {}
+        readings, rejections = result.readings, result.rejections
         for observation, resolution in zip(observations, meanings, strict=True):
             if resolution is None:
                 device = topic_device or observation.device or decoded.device
                 result.unmapped.append(UnmappedKey(observation.key, observation.value, None, device))
                 continue
-            if resolution.quantity is None:
+            quantity = resolution.quantity
+            if quantity is None:
                 continue  # an ignored key or the message's time: known, and not a reading
             if resolution.fallback:
                 device = topic_device or observation.device or decoded.device
-                result.guessed.append(UnmappedKey(observation.key, observation.value, resolution.quantity, device))
-            outcome = self._one(observation, resolution, resolution.quantity, message)
-            checked = _once(outcome, observation.key, stored) if isinstance(outcome, Reading) else outcome
-            if isinstance(checked, Reading):
-                result.readings.append(checked)
-            elif checked is not None:
-                result.rejections.append(checked)
+                result.guessed.append(UnmappedKey(observation.key, observation.value, quantity, device))
+            outcome = self._one(observation, resolution, quantity, message)
+            if isinstance(outcome, Reading):
+                checked = _once(outcome, observation.key, stored)
+                if isinstance(checked, Rejection):
+                    rejections.append(checked)
+                elif checked is not None:
+                    readings.append(checked)
+            else:
+                rejections.append(outcome)
         return result
 
     def _one(
@@ -98,22 +97,25 @@ class Normaliser:
     ) -> Reading | Rejection:
         """A reading, or a rejection with its reason."""
         key = observation.key
-        quantity = self.vocabulary.quantities[quantity_name]
-        unmet = message.unmet(resolution.only_if)
-        if unmet:
-            return Rejection(
-                RejectCode.FLAGGED_INVALID,
-                f"{key}: the payload marks it not valid ({unmet}), so it is no {quantity_name} reading",
-                key,
-            )
+        quantity = self._quantities[quantity_name]
+        if resolution.only_if:
+            unmet = message.unmet(resolution.only_if)
+            if unmet:
+                return Rejection(
+                    RejectCode.FLAGGED_INVALID,
+                    f"{key}: the payload marks it not valid ({unmet}), so it is no {quantity_name} reading",
+                    key,
+                )
 
-        number = _as_number(observation.value)
+        raw = observation.value
         unit: str | None = observation.unit
-        if number is None and isinstance(observation.value, str):
-            number = quantity.word_value(observation.value)  # "NNE" for a wind direction
+        # Most values are finite floats already: skip _as_number's type tests for them.
+        number = raw if type(raw) is float and _isfinite(raw) else _as_number(raw)
+        if number is None and isinstance(raw, str):
+            number = quantity.word_value(raw)  # "NNE" for a wind direction
             unit = quantity.unit if number is not None else unit
         if number is None:
-            return Rejection(RejectCode.NOT_A_NUMBER, f"{key}: {_preview(observation.value)} is not a number", key)
+            return Rejection(RejectCode.NOT_A_NUMBER, f"{key}: {_preview(raw)} is not a number", key)
         if resolution.scale is not None:
             number *= resolution.scale
 
@@ -127,7 +129,7 @@ class Normaliser:
         # The payload's unit, else the one the resolver assumes (the key's entry, the source's and
         # the format's defaults, the canonical unit).
         unit = unit or message.resolver.default_unit(resolution)
-        conversion = self.vocabulary.conversion(quantity_name, unit)
+        conversion = self._conversion(quantity_name, unit)
         if conversion is None:
             return Rejection(
                 RejectCode.UNKNOWN_UNIT, f"{key}: unit {unit!r} can't be converted to {quantity.unit}", key
@@ -144,6 +146,8 @@ class Normaliser:
         raw_time = observation.time if observation.time is not None else message.time
         if raw_time is None:
             time_ns = message.received_ns
+        elif type(raw_time) is int:
+            time_ns = raw_time  # already ns since the epoch (what resolve_time returns for it)
         else:
             try:
                 time_ns = message.resolve_time(raw_time)
@@ -158,36 +162,56 @@ class Normaliser:
         device = message.topic_device or observation.device or decoded.device
         if not device:
             return Rejection(RejectCode.NO_DEVICE, f"{key}: no device id in topic or payload", key)
-        if not is_storable_device_id(device):
-            return Rejection(
-                RejectCode.BAD_DEVICE,
-                f"device id {_preview(device)} has control characters or backslashes,"
-                f" or exceeds {MAX_DEVICE_ID} characters",
-                key,
-            )
+        if device != message.storable_device:
+            if not is_storable_device_id(device):
+                return Rejection(
+                    RejectCode.BAD_DEVICE,
+                    f"device id {_preview(device)} has control characters or backslashes,"
+                    f" or exceeds {MAX_DEVICE_ID} characters",
+                    key,
+                )
+            message.storable_device = device  # a message's values mostly share one device: check it once
 
         lat, lon = observation.lat, observation.lon
         if lat is None or lon is None:
             lat, lon = decoded.lat, decoded.lon
         lab = message.lab
-        if (lat is None or lon is None) and lab is not None:
+        if lab is None:
+            return Reading(None, None, device, quantity_name, value, quantity.unit, time_ns, lat, lon)
+        if lat is None or lon is None:
             lat, lon = lab.location.lat, lab.location.lon
+        return Reading(lab.city, lab.lab, device, quantity_name, value, quantity.unit, time_ns, lat, lon)
 
-        return Reading(
-            city=lab.city if lab is not None else None,
-            lab=lab.lab if lab is not None else None,
-            device=device,
-            quantity=quantity_name,
-            value=value,
-            unit=quantity.unit,
-            time_ns=time_ns,
-            lat=lat,
-            lon=lon,
-        )
+    def _conversion(self, quantity: str, unit: str) -> Conversion | None:
+        """``Vocabulary.conversion``, memoised: a source's few units repeat in every message. Bounded, as units
+        are payload text."""
+        memo_key = (quantity, unit)
+        try:
+            return self._conversions[memo_key]
+        except KeyError:
+            pass
+        if len(self._conversions) >= _CONVERSIONS_LIMIT:
+            self._conversions.clear()
+        found = self._conversions[memo_key] = self.vocabulary.conversion(quantity, unit)
+        return found
 
 
 class _Message:
     """What every value of one message shares: its time, zone, device, lab, resolver and top-level values."""
+
+    __slots__ = (
+        "_times",
+        "_values",
+        "decoded",
+        "lab",
+        "observations",
+        "received_ns",
+        "resolver",
+        "storable_device",
+        "time",
+        "topic_device",
+        "zone",
+    )
 
     def __init__(
         self,
@@ -208,6 +232,8 @@ class _Message:
         self.observations = observations
         # The measurement time of values without their own: a time key of the payload, else the network's.
         self.time: RawTime | None = decoded.gateway_time
+        # The device id last found storable (``is_storable_device_id``), so that it is checked once.
+        self.storable_device: str | None = None
         self._times: dict[RawTime, int] = {}  # one message usually repeats one time for every reading
         self._values: dict[str, object] | None = None
 

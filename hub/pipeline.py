@@ -27,6 +27,7 @@ class Pipeline:
     def __init__(self, normaliser: Normaliser | None = None, max_payload: int = DEFAULT_MAX_PAYLOAD) -> None:
         self.normaliser = normaliser or Normaliser()
         self.max_payload = max_payload
+        self._codecs: dict[str, Codec] = {}  # get_codec's answers, looked up once per format
 
     def process(
         self,
@@ -43,10 +44,14 @@ class Pipeline:
                 format_name,
                 failure=Rejection(RejectCode.OVERSIZED, f"payload of {len(payload)} bytes exceeds {self.max_payload}"),
             )
-        codec = get_codec(format_name)
-        options = _options_for(codec, source)
+        codec = self._codecs.get(format_name)
+        if codec is None:
+            codec = self._codecs[format_name] = get_codec(format_name)
+        options = source.codec_options if source is not None and source.format == format_name else None
+        if options is None:
+            options = _options_for(codec, source)
         try:
-            decoded = codec.decode(payload, DecodeContext(topic=topic, received_ns=received_ns, options=options))
+            decoded = codec.decode(payload, DecodeContext(topic, received_ns, options))
         except DecodeError as exc:
             return Processed(format_name, failure=Rejection(RejectCode.DECODE_ERROR, f"{format_name}: {exc}"))
         except RecursionError:

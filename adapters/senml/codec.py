@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from adapters._json import load_json, type_name
@@ -37,77 +37,89 @@ class SenmlCodec(Codec):
         observations: list[RawObservation] = []
         # RFC 8428 section 5.1.3: lat/lon records locate the sensor's other records of the same time.
         positions: dict[tuple[str | None, RawTime | None], dict[str, float]] = {}
+        # A pack's records mostly share the base time: resolved once (seconds -> RawTime).
+        last_seconds: float | None = None
+        last_time: int | None = None
         for index, record in enumerate(pack):
-            where = f"record {index}"
             if not isinstance(record, dict):
-                raise DecodeError(f"{where}: expected an object, got {type_name(record)}")
-            _check_fields(record, where)
+                raise DecodeError(f"record {index}: expected an object, got {type_name(record)}")
+            _check_fields(record, index)
             if "bn" in record:
-                base_name = _text(record, "bn", where)
+                base_name = _text(record, "bn", index)
             if "bt" in record:
-                base_time = _number(record, "bt", where)
+                base_time = _number(record, "bt", index)
             if "bu" in record:
-                base_unit = _text(record, "bu", where)
+                base_unit = _text(record, "bu", index)
             if "bv" in record:
-                base_value = _number(record, "bv", where)
+                base_value = _number(record, "bv", index)
             if "bs" in record:
-                base_sum = _number(record, "bs", where)
-            name = base_name + (_text(record, "n", where) if "n" in record else "")
+                base_sum = _number(record, "bs", index)
+            has_own_name = "n" in record
+            name = base_name + _text(record, "n", index) if has_own_name else base_name
             if not name:
-                raise DecodeError(f"{where}: no name (neither bn nor n)")
+                raise DecodeError(f"record {index}: no name (neither bn nor n)")
             value: object
             if "v" in record:
-                value = base_value + _number(record, "v", where)
+                value = base_value + _number(record, "v", index)
             elif "s" in record:
-                value = base_sum + _number(record, "s", where)
+                value = base_sum + _number(record, "s", index)
             elif "vs" in record:
-                value = _text(record, "vs", where)
+                value = _text(record, "vs", index)
             else:
                 continue  # boolean (vb) and data (vd) values are never numeric readings
-            time = _resolve_time(
-                base_time + (_number(record, "t", where) if "t" in record else 0.0), context.received_ns, where
-            )
-            unit = _text(record, "u", where) if "u" in record else base_unit
-            device, key = _split_name(base_name, name, has_own_name="n" in record)
+            seconds = base_time + _number(record, "t", index) if "t" in record else base_time
+            if seconds != last_seconds:
+                last_seconds, last_time = seconds, _resolve_time(seconds, context.received_ns, index)
+            time = last_time
+            unit = _text(record, "u", index) if "u" in record else base_unit
+            device, key = _split_name(base_name, name, has_own_name)
             if unit in _LOCATION_UNITS and isinstance(value, float):
                 positions.setdefault((device, time), {})[unit] = value
                 continue
-            observations.append(
-                RawObservation(key=key or unit or name, value=value, unit=unit, time=time, device=device)
-            )
+            # Positional (key, value, unit, time, device): cheaper than a NamedTuple's keywords.
+            observations.append(RawObservation(key or unit or name, value, unit, time, device))
         return DecodedMessage(observations=tuple(_locate(observations, positions)))
 
 
-def _check_fields(record: dict[str, Any], where: str) -> None:
-    for field in record:
-        if field.endswith("_"):
-            # RFC 8428 section 4.4: fields ending in "_" must be understood, or the pack rejected.
-            raise DecodeError(f"{where}: must-understand field {field!r} is not supported")
-    version = record.get("bver")
+def _check_fields(record: dict[str, Any], index: int) -> None:
+    if not _KNOWN_FIELDS.issuperset(record):  # the common case, all fields known, needs no loop
+        for field in record:
+            if field.endswith("_"):
+                # RFC 8428 section 4.4: fields ending in "_" must be understood, or the pack rejected.
+                raise DecodeError(f"record {index}: must-understand field {field!r} is not supported")
+    if "bver" not in record:
+        return
+    version = record["bver"]
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        raise DecodeError(f"{where}.bver: expected an integer version")
+        raise DecodeError(f"record {index}.bver: expected an integer version")
     if isinstance(version, int) and version > _SUPPORTED_VERSION:
-        raise DecodeError(f"{where}.bver: version {version} is newer than the supported {_SUPPORTED_VERSION}")
+        raise DecodeError(f"record {index}.bver: version {version} is newer than the supported {_SUPPORTED_VERSION}")
 
 
-def _text(record: dict[str, Any], field: str, where: str) -> str:
+# The record's index, not its "record {index}" text, is passed below: the text is only needed for an error.
+
+
+def _text(record: dict[str, Any], field: str, index: int) -> str:
     value = record[field]
     if not isinstance(value, str):
-        raise DecodeError(f"{where}.{field}: expected a string, got {type_name(value)}")
+        raise DecodeError(f"record {index}.{field}: expected a string, got {type_name(value)}")
     return value
 
 
-def _number(record: dict[str, Any], field: str, where: str) -> float:
+def _number(record: dict[str, Any], field: str, index: int) -> float:
     value = record[field]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise DecodeError(f"{where}.{field}: expected a number, got {type_name(value)}")
-    return float(value)
+    if type(value) is float:  # the common case: no bool or int test needed
+        if math.isfinite(value):
+            return value
+    elif not isinstance(value, bool) and isinstance(value, int):
+        return float(value)
+    raise DecodeError(f"record {index}.{field}: expected a number, got {type_name(value)}")
 
 
-def _resolve_time(seconds: float, received_ns: int, where: str) -> int | None:
+def _resolve_time(seconds: float, received_ns: int, index: int) -> int | None:
     if not abs(seconds) < _MAX_SECONDS:
         # bt + t can overflow to infinity, and ns beyond int64 fit no time store.
-        raise DecodeError(f"{where}: time {seconds:g} s (bt + t) is out of range")
+        raise DecodeError(f"record {index}: time {seconds:g} s (bt + t) is out of range")
     if seconds == 0.0:
         return None  # no time in the pack: the normaliser falls back to the receive time
     if seconds < _RELATIVE_LIMIT:
@@ -118,16 +130,20 @@ def _resolve_time(seconds: float, received_ns: int, where: str) -> int | None:
 def _locate(
     observations: list[RawObservation], positions: dict[tuple[str | None, RawTime | None], dict[str, float]]
 ) -> list[RawObservation]:
+    if not positions:
+        return observations
     located = []
     for observation in observations:
         position = positions.get((observation.device, observation.time), {})
         if "lat" in position and "lon" in position:
-            observation = replace(observation, lat=position["lat"], lon=position["lon"])
+            observation = observation._replace(lat=position["lat"], lon=position["lon"])
         located.append(observation)
     return located
 
 
-def _split_name(base_name: str, name: str, *, has_own_name: bool) -> tuple[str | None, str | None]:
+# A device's records repeat the same names in every pack.
+@lru_cache(maxsize=4096)
+def _split_name(base_name: str, name: str, has_own_name: bool) -> tuple[str | None, str | None]:
     """Device and measurement key of a resolved name; a key of None means "the unit says".
 
     The base name names the device (``urn:dev:ow:10e2...:``) and ``n`` the measurement.

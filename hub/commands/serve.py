@@ -94,11 +94,11 @@ def _run_single(settings: Settings) -> int:
     if api is None and settings.api_port is not None:
         return 2
     try:
-        service.run_forever(on_sighup=api.reload_labs if api is not None else None)
+        ran_clean = service.run_forever(on_sighup=api.reload_labs if api is not None else None)
     finally:
         if api is not None:
             api.stop()
-    return 0
+    return 0 if ran_clean else 1
 
 
 def _run_retire(settings: Settings) -> int:
@@ -139,10 +139,10 @@ def _run_worker(settings: Settings, index: int) -> int:
     status.start()
     ParentWatch().start()
     try:
-        service.run_forever()
+        ran_clean = service.run_forever()
     finally:
         status.stop()
-    return 0
+    return 0 if ran_clean else 1  # 1: the supervisor restarts it
 
 
 def _prefix_log_lines(name: str) -> None:

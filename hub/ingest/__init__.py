@@ -4,6 +4,7 @@ One pipeline is ``service.IngestService``, wired from parts a worker process can
 
 - ``mqtt``: ``make_client`` (every paho client the hub runs) and ``MqttConsumer`` (the ingest session);
 - ``envelope``: ``MessageTranslator`` / ``envelope_for``, a message to its lines and dead letters;
+- ``translating``: ``TranslatorThread``, which runs the translator off paho's network thread, in arrival order;
 - ``batcher``: ``BatchWriter``, the writer thread (write, spool, dead letters, then ack);
 - ``stats`` and ``stats_reporter``: counters, and the ``hub_stats`` points defined in ``hub_stats``;
   ``prometheus``: the pipeline's Prometheus metrics.

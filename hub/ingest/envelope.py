@@ -8,6 +8,7 @@ from the route (the topic), never from the payload.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from core.model import Reading, RejectCode, UnmappedKey
 from hub.deadletters.store import DeadLetter
@@ -15,12 +16,13 @@ from hub.labs import LabConfig
 from hub.normalise import Normaliser
 from hub.pipeline import Pipeline, Processed
 from hub.routing import Route, Router
-from hub.store.line_protocol import reading_to_line
+from hub.store.line_protocol import readings_to_lines
 
 
-@dataclass(frozen=True, slots=True)
-class InboundMessage:
-    """An MQTT message as it arrived. ``mid`` and ``qos`` acknowledge it; a replayed message has neither."""
+class InboundMessage(NamedTuple):
+    """An MQTT message as it arrived. ``mid`` and ``qos`` acknowledge it; a replayed message has neither.
+
+    A NamedTuple, as one is made per message on paho's network thread (see core/model.py)."""
 
     topic: str
     payload: bytes
@@ -78,19 +80,22 @@ def envelope_for(message: InboundMessage, route: Route, processed: Processed) ->
     """The envelope for a routed message the pipeline processed: a line per reading, a dead letter per rejection
     (or one for the whole message when it could not be decoded at all)."""
     lab, codec = route.lab.lab, route.source.format
-    envelope = Envelope(message, lab=lab, codec=codec)
-    if processed.failure is not None:
-        envelope.dead_letters.append(_letter(message, lab, codec, processed.failure.code, processed.failure.detail))
     result = processed.result
-    envelope.readings = result.readings
-    envelope.lines = [reading_to_line(reading) for reading in result.readings]
-    envelope.dead_letters.extend(
-        _letter(message, lab, codec, rejection.code, rejection.detail) for rejection in result.rejections
+    dead_letters = [_letter(message, lab, codec, rejection.code, rejection.detail) for rejection in result.rejections]
+    if processed.failure is not None:
+        dead_letters.insert(0, _letter(message, lab, codec, processed.failure.code, processed.failure.detail))
+    # The result is this message's alone: its lists become the envelope's without a copy.
+    return Envelope(
+        message,
+        lab,
+        codec,
+        readings_to_lines(result.readings),
+        result.readings,
+        dead_letters,
+        result.unmapped,
+        result.guessed,
+        result.profile or result.device_model,
     )
-    envelope.unmapped = list(result.unmapped)
-    envelope.guessed = list(result.guessed)
-    envelope.device_model = result.profile or result.device_model
-    return envelope
 
 
 def _letter(message: InboundMessage, lab: str | None, codec: str | None, code: str, reason: str) -> DeadLetter:

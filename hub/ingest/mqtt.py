@@ -18,18 +18,24 @@ from __future__ import annotations
 
 import logging
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt import __version__ as paho_version
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.ingest.envelope import InboundMessage
 from hub.settings import MqttProtocol, MqttTarget, Settings
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,130 @@ RECONNECT_DELAY_S = (1, 2)
 _BARRIER_FILTER = "citylab-hub/ack-barrier/{client_id}"
 
 MessageHandler = Callable[[InboundMessage], None]
+# A PUBACK: its fixed header (type 4, no flags), remaining length 2, the packet id (MQTT 3.1.1 section 3.4;
+# the same bytes are a v5 PUBACK with reason "success").
+_PUBACK = struct.Struct("!BBH")
+_PUBACK_BYTE = int(mqtt.PUBACK)
+
+
+# What a read-ahead client reads from its socket at once (see ReadAheadClient).
+READ_AHEAD_BYTES = 64 * 1024
+# Packets a read-ahead client handles from its buffer before its loop sends what is queued.
+READ_AHEAD_PACKETS = 100
+# How long a read-ahead client waits before it asks again whether to read (see ReadAheadClient.hold_reads).
+HOLD_STEP_S = 0.005
+# Messages the ingest consumer has handed on and not yet acked, above which it stops reading until the
+# writer catches up. The broker's max_inflight_messages should bound this, but Mosquitto 2.0 sends a
+# session's whole queue once acks come back, so without a bound of its own the hub would hold a
+# backlog in memory (170 MB for issue 13's 100,000 messages). Four batches of the default 5,000 lines.
+MAX_OUTSTANDING = 5000
+
+
+class _ReadAheadSocket:
+    """A socket that reads up to ``READ_AHEAD_BYTES`` at once and serves paho's small reads from them.
+
+    paho reads a packet in three or more ``recv`` calls (the type byte, each length byte, the rest), each
+    after a ``select``: four or five system calls per message. Through this wrapper one ``recv`` brings
+    in dozens of messages. ``pending`` says how many bytes wait here (and in an SSL socket's own
+    buffer), which is what paho's loop asks an SSL socket before it waits in ``select``."""
+
+    def __init__(self, sock: SocketLike) -> None:
+        self._sock = sock
+        self._buffer = b""
+        self._offset = 0
+
+    def recv(self, buffer_size: int) -> bytes:
+        buffered = len(self._buffer) - self._offset
+        if not buffered:
+            data = self._sock.recv(max(buffer_size, READ_AHEAD_BYTES))
+            if len(data) <= buffer_size:
+                return data  # what was asked for, or less: nothing to keep (b"" when the broker closed)
+            self._buffer, self._offset, buffered = data, 0, len(data)
+        start = self._offset
+        self._offset = start + min(buffer_size, buffered)
+        return self._buffer[start : self._offset]
+
+    def pending(self) -> int:
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return len(self._buffer) - self._offset + inner
+
+    @property
+    def buffered(self) -> bool:
+        return self._offset < len(self._buffer)
+
+    def send(self, buffer: bytes | bytearray) -> int:
+        return self._sock.send(buffer)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def setblocking(self, flag: bool) -> None:
+        self._sock.setblocking(flag)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)  # an SSL socket's do_handshake, getpeercert, ...
+
+
+class ReadAheadClient(mqtt.Client):
+    """A paho client that reads its socket in large chunks (``_ReadAheadSocket``) and handles every packet
+    already read before it waits in ``select`` again: one ``recv`` and one ``select`` for dozens of
+    messages instead of about five system calls each. It overrides three methods of paho-mqtt 2.x
+    (``_create_socket``, ``loop_read``, ``_handle_on_message``); everything else is paho's.
+
+    ``hold_reads``, when set, is asked before each read: while it says so, the client leaves the socket
+    unread (the broker's messages wait in TCP's buffers and then the broker's queue) and its loop keeps
+    sending acks and pings. At most half a keepalive at a time, so that a PINGRESP is read in time and
+    the broker never takes the client for dead."""
+
+    hold_reads: Callable[[], bool] | None = None
+    _holding_since: float | None = None
+
+    def _create_socket(self) -> SocketLike:
+        sock = super()._create_socket()
+        if self._transport == "websockets":
+            return sock  # paho's websocket wrapper buffers on its own
+        return _ReadAheadSocket(sock)
+
+    def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
+        """paho's dispatch, without its search for per-filter callbacks when none is registered (the ingest
+        consumer registers none): that search (``MQTTMatcher.iter_match``) builds a recursive closure for
+        every message, a reference cycle only the cyclic GC frees, besides its own cost."""
+        if self._on_message_filtered._root._children:
+            super()._handle_on_message(message)
+            return
+        with self._callback_mutex:
+            on_message = self.on_message
+        if on_message:
+            with self._in_callback_mutex:
+                try:
+                    on_message(self, self._userdata, message)
+                except Exception as err:  # as paho: logged, then raised unless told to suppress
+                    self._easy_log(mqtt.MQTT_LOG_ERR, "Caught exception in on_message: %s", err)
+                    if not self.suppress_exceptions:
+                        raise
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        if self.hold_reads is not None and self.hold_reads():
+            now = time.monotonic()
+            if self._holding_since is None:
+                self._holding_since = now
+            if now - self._holding_since < self._keepalive / 2:
+                time.sleep(HOLD_STEP_S)  # the loop goes on to send what is queued (acks), then asks again
+                return mqtt.MQTT_ERR_SUCCESS
+        self._holding_since = None
+        result = super().loop_read(max_packets)
+        # The packets already read, but not forever: a packet that straddles the buffer's end refills it, and
+        # the loop must get back to its writes (acks) and pings, and to hold_reads.
+        for _ in range(READ_AHEAD_PACKETS):
+            if result != mqtt.MQTT_ERR_SUCCESS or not isinstance(self._sock, _ReadAheadSocket):
+                break
+            if not self._sock.buffered or (self.hold_reads is not None and self.hold_reads()):
+                break
+            result = super().loop_read(max_packets)
+        return result
 
 
 def shared_filters(topic_filters: Sequence[str], group: str | None) -> list[str]:
@@ -54,6 +184,29 @@ def shared_filters(topic_filters: Sequence[str], group: str | None) -> list[str]
     return [f"$share/{group}/{topic_filter}" for topic_filter in topic_filters]
 
 
+# The private parts of paho-mqtt 2.x that ReadAheadClient and MqttConsumer.ack_many rely on. A paho release
+# without them gets a bare paho client (slower, as correct), with a warning, rather than a failure mid-stream.
+_PAHO_METHODS = ("_create_socket", "loop_read", "_handle_on_message", "_packet_queue", "_easy_log")
+_PAHO_ATTRIBUTES = (
+    "_on_message_filtered",
+    "_callback_mutex",
+    "_in_callback_mutex",
+    "_transport",
+    "_keepalive",
+    "_sock",
+)
+
+
+def paho_internals_missing(client: mqtt.Client | None = None) -> list[str]:
+    """The private paho names ReadAheadClient needs that this paho lacks (empty when all are there)."""
+    probe = client or mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    missing = [name for name in _PAHO_METHODS if not callable(getattr(mqtt.Client, name, None))]
+    missing += [name for name in _PAHO_ATTRIBUTES if not hasattr(probe, name)]
+    if not missing and not hasattr(probe._on_message_filtered, "_root"):
+        missing.append("_on_message_filtered._root")
+    return missing
+
+
 def make_client(
     target: MqttTarget,
     *,
@@ -63,6 +216,7 @@ def make_client(
     manual_ack: bool = False,
     max_inflight: int = 20,
     reconnect_delay_s: tuple[int, int] = (1, 30),
+    read_ahead: bool = False,
 ) -> mqtt.Client:
     """A paho client for ``target``, not yet connected.
 
@@ -70,9 +224,13 @@ def make_client(
     client is away (3.1.1: clean session off; v5: clean start off on connect, see ``connect_options``).
     ``manual_ack``: messages are acknowledged by ``client.ack``, not on receipt. ``max_inflight``:
     unacknowledged QoS 1 messages at once, each way. ``reconnect_delay_s``: paho's backoff, min and max.
+    ``read_ahead``: a ``ReadAheadClient`` (the ingest consumer), not a bare paho client.
     """
     v5 = protocol == "5"
-    client = mqtt.Client(
+    if read_ahead and (missing := paho_internals_missing()):
+        log.warning("paho-mqtt %s lacks %s: the ingest consumer uses paho's plain client", paho_version, missing)
+        read_ahead = False
+    client = (ReadAheadClient if read_ahead else mqtt.Client)(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -122,6 +280,7 @@ class MqttConsumer:
         max_inflight: int = CONSUMER_MAX_INFLIGHT,
         reconnect_delay_s: tuple[int, int] = RECONNECT_DELAY_S,
         keepalive_s: int = 30,
+        max_outstanding: int = MAX_OUTSTANDING,
     ) -> None:
         self.target = target
         self.client_id = client_id
@@ -140,6 +299,10 @@ class MqttConsumer:
         self._disconnected = threading.Event()
         # Messages that arrived after stop_accepting: left unacked, so the broker redelivers them.
         self.left_for_redelivery = 0
+        # Messages handed on and messages acked, since start: their difference is what the hub holds.
+        self._handed = 0
+        self._acked = 0
+        self.max_outstanding = max_outstanding
         self.client = make_client(
             target,
             client_id=client_id,
@@ -148,12 +311,15 @@ class MqttConsumer:
             manual_ack=True,
             max_inflight=max_inflight,
             reconnect_delay_s=reconnect_delay_s,
+            read_ahead=True,
         )
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        if isinstance(self.client, ReadAheadClient):
+            self.client.hold_reads = self._holding
         self.client.on_unsubscribe = self._on_unsubscribe
 
     @classmethod
@@ -205,9 +371,45 @@ class MqttConsumer:
         with self._accept_lock:
             self._accepting.clear()
 
+    @property
+    def outstanding(self) -> int:
+        """Messages handed on and not acked yet: what the hub's threads hold."""
+        return self._handed - self._acked
+
+    def _holding(self) -> bool:
+        return self._handed - self._acked >= self.max_outstanding
+
     def ack(self, mid: int, qos: int) -> None:
+        self._acked += 1
         if qos > 0:
             self.client.ack(mid, qos)
+
+    def ack_many(self, acks: Sequence[tuple[int, int]]) -> None:
+        """Acknowledge ``(mid, qos)`` messages, in this order, with one write to the broker.
+
+        paho sends each ``ack`` as a packet of its own: a wake-up of the network thread and a ``send``
+        for every message, and from the writer thread a GIL hand-over each time, which under load waits
+        for paho's thread to give the GIL back. Here the PUBACKs of a batch are queued as one packet, in
+        arrival order (MQTT 3.1.1 section 4.6), through paho's own send queue (``_packet_queue``, what
+        ``ack`` uses too; paho-mqtt 2.x). A QoS 2 message is acknowledged by paho, in its place."""
+        if not isinstance(self.client, ReadAheadClient):  # a paho without the private parts used here
+            for mid, qos in acks:
+                self.ack(mid, qos)
+            return
+        pubacks = bytearray()
+        for mid, qos in acks:
+            if qos == 1:
+                pubacks += _PUBACK.pack(_PUBACK_BYTE, 2, mid)
+            elif qos == 2:
+                self._queue_pubacks(pubacks)
+                pubacks = bytearray()
+                self.client.ack(mid, qos)
+        self._queue_pubacks(pubacks)
+        self._acked += len(acks)
+
+    def _queue_pubacks(self, pubacks: bytearray) -> None:
+        if pubacks:
+            self.client._packet_queue(_PUBACK_BYTE, bytes(pubacks), 0, 0)
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Disconnect once the broker has processed every ack sent so far, then stop the network thread.
@@ -312,4 +514,5 @@ class MqttConsumer:
             if not self._accepting.is_set():
                 self.left_for_redelivery += 1
                 return  # shutting down: left unacked, so the broker redelivers it
+            self._handed += 1
             self._handler(inbound)

@@ -1,7 +1,8 @@
 """``citylab serve``: one ingest pipeline, wired from its parts. See docs/architecture.md.
 
 - ``mqtt.MqttConsumer``: the MQTT session (paho's network thread hands each message on);
-- ``envelope.MessageTranslator``: route, decode, normalise into an envelope (on that thread);
+- ``translating.TranslatorThread``: runs ``envelope.MessageTranslator`` (route, decode, normalise into an
+  envelope) on a thread of its own, in arrival order;
 - ``batcher.BatchWriter``: the writer thread writes, spools, stores dead letters, then acks;
 - ``stats_reporter.StatsReporter``: ``hub_stats`` points that go out with the writes.
 
@@ -11,6 +12,7 @@ instance, so a process may run one with its own client id and data directory.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -24,6 +26,7 @@ from hub.ingest.envelope import InboundMessage, MessageTranslator
 from hub.ingest.mqtt import MqttConsumer, shared_filters
 from hub.ingest.stats import IngestStats
 from hub.ingest.stats_reporter import StatsReporter
+from hub.ingest.translating import TranslatorThread
 from hub.labs import LabConfig, load_labs
 from hub.settings import Settings, redact_url
 from hub.store.spool import Spool
@@ -59,6 +62,7 @@ class IngestService:
             writer=self.writer,
             dead_letters=self.dead_letters,
             ack=self.consumer.ack,
+            ack_many=self.consumer.ack_many,
             stats=self.stats,
             batch_size=settings.batch_size,
             linger_s=settings.batch_linger_ms / 1000,
@@ -70,7 +74,13 @@ class IngestService:
             unmapped=self.unmapped,
             on_stored=self.forwarding.offer if self.forwarding.forwarders else None,
         )
+        self.translating = TranslatorThread(
+            self.translator.translate, self.batcher.submit, on_failure=self._on_translator_failure
+        )
         self._stopped = threading.Event()
+        # Set by a signal, or when the translator thread fails; run_forever then stops.
+        self._done = threading.Event()
+        self.failed = False
         self._stopped_clean = False
 
     # --- lifecycle -------------------------------------------------------------------
@@ -89,6 +99,7 @@ class IngestService:
         )
         self.forwarding.start()
         self.batcher.start()
+        self.translating.start()
         self.consumer.start()
 
     def wait_connected(self, timeout_s: float = 10.0) -> bool:
@@ -105,6 +116,7 @@ class IngestService:
             return self._stopped_clean
         self._stopped.set()
         self.consumer.stop_accepting()
+        self.translating.stop(timeout_s)
         flushed = self.batcher.stop(timeout_s)
         if not flushed:
             log.warning("stopped before every message was written; the broker will redeliver them")
@@ -126,10 +138,11 @@ class IngestService:
         )
         return self._stopped_clean
 
-    def run_forever(self, *, on_sighup: Callable[[], None] | None = None) -> None:
+    def run_forever(self, *, on_sighup: Callable[[], None] | None = None) -> bool:
         """Run until SIGTERM or SIGINT (call from the main thread). SIGHUP calls ``on_sighup`` (the hosted API
-        reloads its lab configs); ingest keeps the lab configs it started with until it is restarted."""
-        done = threading.Event()
+        reloads its lab configs); ingest keeps the lab configs it started with until it is restarted.
+        False when it stopped because translating a message failed (a bug; the process should exit non-zero)."""
+        done = self._done
 
         def _on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s: flushing and stopping", signal.Signals(signum).name)
@@ -143,14 +156,21 @@ class IngestService:
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
         signal.signal(signal.SIGHUP, _on_hangup)
+        # What start-up built (lab configs, profiles, alias tables, the API) lives as long as the process: out of
+        # the cyclic GC's sight, its full collections look at what the messages make only (measured on the
+        # benchmark's drain: GC time 1.3 -> 0.6 s per 100,000 messages).
+        gc.freeze()
         self.start()
         done.wait()
         self.stop()
+        return not self.failed
+
+    def _on_translator_failure(self, _exc: BaseException) -> None:
+        self.failed = True
+        self._done.set()
 
     # --- per message (paho's network thread) -------------------------------------------
 
     def _on_message(self, message: InboundMessage) -> None:
-        envelope = self.translator.translate(message)
-        if envelope.lab is not None:
-            self.stats.message(envelope.lab, len(envelope.lines), len(envelope.unmapped_keys))
-        self.batcher.submit(envelope)
+        # Translated on the translator thread; counted in the stats by the writer thread, with its batch.
+        self.translating.put(message)

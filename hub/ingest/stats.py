@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 
@@ -39,6 +39,17 @@ class IngestStats:
                 snap.messages[lab] += 1
                 snap.readings[lab] += readings
                 snap.unmapped[lab] += unmapped
+
+    def messages(self, counts: Iterable[tuple[str, int, int]]) -> None:
+        """``message`` for many messages (lab, readings, unmapped) under one lock: the writer thread counts
+        a batch at once, so paho's network thread counts nothing per message."""
+        with self._lock:
+            for snap in (self.total, self._delta):
+                messages, readings, unmapped = snap.messages, snap.readings, snap.unmapped
+                for lab, read, unmapped_keys in counts:
+                    messages[lab] += 1
+                    readings[lab] += read
+                    unmapped[lab] += unmapped_keys
 
     def dead_letter(self, lab: str, reason_code: str, count: int = 1) -> None:
         with self._lock:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
-from core.model import KeyMapping
+from core.model import KeyMapping, RawObservation
 from hub.resolver.keys import element_forms, loose, suffixes
 from hub.resolver.tables import (
     CHANNEL_SUFFIX,
@@ -135,8 +135,8 @@ class KeyResolver:
             name: source_units.get(name) or format_aliases.default_units.get(name) or quantity.unit
             for name, quantity in self.vocabulary.quantities.items()
         }
-        # (profile file, key) -> the entries the key matches (a chain: see _chain).
-        self._memo: dict[tuple[str, str], tuple[Resolution, ...]] = {}
+        # (profile file, context, key) -> the entries the key matches (a chain: see _chain).
+        self._memo: dict[tuple[str, str | None, str], tuple[Resolution, ...]] = {}
         self._memo_lock = threading.Lock()
 
     # --- forward: key -> meaning ------------------------------------------------------------------------
@@ -177,21 +177,52 @@ class KeyResolver:
             found = self._format.definitions.get(definition)
             if found is not None:
                 return found
-        context_table = self._contexts.get(context) if context is not None else None
-        memoised = context_table is None and not element
-        memo_key = (profile.origin if profile is not None else "", key)
-        chain = self._memo.get(memo_key) if memoised else None
-        if chain is None:
-            chain = self._chain(key, profile, context_table, element)
-            if memoised:
-                with self._memo_lock:
-                    if len(self._memo) >= _MEMO_LIMIT:
-                        self._memo.clear()
-                    self._memo[memo_key] = chain
-        for found in chain:
+        for found in self._chain_of(key, profile, context, element):
             if not found.unless or not any(other in present for other in found.unless):
                 return found
         return None
+
+    def resolve_all(
+        self, observations: Sequence[RawObservation], profile: Profile | None = None
+    ) -> list[Resolution | None]:
+        """``resolve`` for every observation of one message (what the normaliser asks): the same answers,
+        with the message's keys as ``present``, built only when an entry with an ``unless`` needs them."""
+        source, definitions = self._source, self._format.definitions
+        present: frozenset[str] | None = None
+        meanings: list[Resolution | None] = []
+        for observation in observations:
+            key = observation.key
+            found = source.get(key)
+            if found is None and observation.definition is not None:
+                found = definitions.get(observation.definition)
+            if found is None:
+                for entry in self._chain_of(key, profile, observation.context, observation.element):
+                    if entry.unless:
+                        if present is None:
+                            present = frozenset(other.key for other in observations)
+                        if not present.isdisjoint(entry.unless):
+                            continue
+                    found = entry
+                    break
+            meanings.append(found)
+        return meanings
+
+    def _chain_of(
+        self, key: str, profile: Profile | None, context: str | None, element: tuple[tuple[str, str], ...]
+    ) -> tuple[Resolution, ...]:
+        """The entries ``key`` matches (``_chain``), memoised unless the key is a list element's (whose
+        element members make it one of a kind)."""
+        if element:
+            return self._chain(key, profile, self._contexts.get(context) if context is not None else None, element)
+        memo_key = (profile.origin if profile is not None else "", context, key)
+        chain = self._memo.get(memo_key)
+        if chain is None:
+            chain = self._chain(key, profile, self._contexts.get(context) if context is not None else None, element)
+            with self._memo_lock:
+                if len(self._memo) >= _MEMO_LIMIT:
+                    self._memo.clear()
+                self._memo[memo_key] = chain
+        return chain
 
     def _chain(
         self, key: str, profile: Profile | None, context_table: AliasTable | None, element: tuple[tuple[str, str], ...]

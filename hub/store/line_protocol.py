@@ -6,6 +6,7 @@ field ``value`` always a float (a field type conflict rejects the whole batch); 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from core.model import Reading
@@ -39,12 +40,48 @@ def _series(quantity: str, city: str, device: str, lab: str) -> str:
     return f"{escape_measurement(quantity)},city={escape_tag(city)},device={escape_tag(device)},lab={escape_tag(lab)}"
 
 
+# What a line holds besides its value and time, by series and position: the series key with " value=" after
+# it, and the location fields with the space before the time. A device's readings repeat these endlessly, so
+# a line costs a dictionary lookup, the value's repr and one join (about half of building it anew). Series are
+# the devices' ids, so the memo is bounded (a few MB) and starts over when full.
+_LinePartsKey = tuple[str, str | None, str, str | None, float | None, float | None]
+_line_parts: dict[_LinePartsKey, tuple[str, str]] = {}
+_LINE_PARTS_LIMIT = 65536
+
+
 def reading_to_line(reading: Reading) -> str:
-    series = _series(reading.quantity, reading.city or "unknown", reading.device, reading.lab or "unknown")
-    fields = f"value={format_float(reading.value)}"
-    if reading.lat is not None and reading.lon is not None:
-        fields += f",lat={format_float(reading.lat)},lon={format_float(reading.lon)}"
-    return f"{series} {fields} {reading.time_ns}"
+    key = (reading.quantity, reading.city, reading.device, reading.lab, reading.lat, reading.lon)
+    parts = _line_parts.get(key)
+    if parts is None:
+        parts = _new_line_parts(key)
+    return f"{parts[0]}{float(reading.value)!r}{parts[1]}{reading.time_ns}"  # format_float, inlined
+
+
+def readings_to_lines(readings: Iterable[Reading]) -> list[str]:
+    """``reading_to_line`` for each reading; a message's readings mostly share one time, written once."""
+    lines: list[str] = []
+    last_time: int | None = None
+    time_text = ""
+    for reading in readings:
+        key = (reading.quantity, reading.city, reading.device, reading.lab, reading.lat, reading.lon)
+        parts = _line_parts.get(key)
+        if parts is None:
+            parts = _new_line_parts(key)
+        if reading.time_ns != last_time:
+            last_time = reading.time_ns
+            time_text = str(last_time)
+        lines.append(f"{parts[0]}{float(reading.value)!r}{parts[1]}{time_text}")
+    return lines
+
+
+def _new_line_parts(key: _LinePartsKey) -> tuple[str, str]:
+    quantity, city, device, lab, lat, lon = key
+    head = _series(quantity, city or "unknown", device, lab or "unknown") + " value="
+    tail = f",lat={format_float(lat)},lon={format_float(lon)} " if lat is not None and lon is not None else " "
+    if len(_line_parts) >= _LINE_PARTS_LIMIT:
+        _line_parts.clear()
+    _line_parts[key] = (head, tail)
+    return head, tail
 
 
 def stats_line(measurement: str, tags: dict[str, str], fields: dict[str, float], time_ns: int) -> str:

@@ -20,18 +20,10 @@ def sightings(envelopes: Iterable[Envelope]) -> Iterator[Sighting]:
     for envelope in envelopes:
         if envelope.lab is None:
             continue
-        message = envelope.message
+        lab, model, message = envelope.lab, envelope.device_model, envelope.message
+        topic, received_ns = message.topic, message.received_ns
         for item in (*envelope.unmapped, *envelope.guessed):
-            yield Sighting(
-                lab=envelope.lab,
-                device_model=envelope.device_model,
-                key=item.key,
-                value=item.value,
-                time_ns=message.received_ns,
-                device=item.device,
-                topic=message.topic,
-                guess=item.guess,
-            )
+            yield Sighting(lab, model, item.key, item.value, received_ns, item.device, topic, item.guess)
 
 
 def record_unmapped(store: UnmappedStore, envelopes: Iterable[Envelope]) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -72,9 +73,9 @@ ON CONFLICT (lab, device_model) DO UPDATE SET count = count + excluded.count, la
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """One key seen in one message: what the writer thread hands the store."""
+class Sighting(NamedTuple):
+    """One key seen in one message: what the writer thread hands the store (a NamedTuple: one or more per
+    message for devices that send keys the hub does not map)."""
 
     lab: str
     device_model: str | None
