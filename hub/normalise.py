@@ -62,15 +62,18 @@ class Normaliser:
         observations = decoded.native if profile is not None and decoded.native else decoded.observations
         meanings = resolver.resolve_all(observations, profile)
         message = _Message(decoded, received_ns, zone, topic_device, lab, resolver, observations)
-        for observation, resolution in zip(observations, meanings, strict=True):
+        pairs = tuple(zip(observations, meanings, strict=True))
+        readings, rejections = result.readings, result.rejections
+        # Time keys first: they set the time of every other value of the message, wherever they stand.
+        for observation, resolution in pairs:
             if resolution is not None and resolution.time:
                 rejection = message.set_time(observation)
                 if rejection is not None:
-                    result.rejections.append(rejection)
+                    rejections.append(rejection)
         # (device, quantity, time) -> value: a point InfluxDB would overwrite with another value is refused.
         stored: dict[tuple[str, str, int], float] = {}
-        readings, rejections = result.readings, result.rejections
-        for observation, resolution in zip(observations, meanings, strict=True):
+        one = self._one
+        for observation, resolution in pairs:
             if resolution is None:
                 device = topic_device or observation.device or decoded.device
                 result.unmapped.append(UnmappedKey(observation.key, observation.value, None, device))
@@ -81,15 +84,19 @@ class Normaliser:
             if resolution.fallback:
                 device = topic_device or observation.device or decoded.device
                 result.guessed.append(UnmappedKey(observation.key, observation.value, quantity, device))
-            outcome = self._one(observation, resolution, quantity, message)
-            if isinstance(outcome, Reading):
-                checked = _once(outcome, observation.key, stored)
-                if isinstance(checked, Rejection):
-                    rejections.append(checked)
-                elif checked is not None:
-                    readings.append(checked)
+            outcome = one(observation, resolution, quantity, message)
+            if type(outcome) is not Reading:
+                rejections.append(outcome)  # type: ignore[arg-type]  # the only other outcome is a Rejection
+                continue
+            point = (outcome.device, quantity, outcome.time_ns)
+            earlier = stored.get(point)
+            if earlier is None:
+                stored[point] = outcome.value
+                readings.append(outcome)
             else:
-                rejections.append(outcome)
+                repeat = _repeat(outcome, observation.key, earlier)
+                if repeat is not None:
+                    rejections.append(repeat)
         return result
 
     def _one(
@@ -274,15 +281,11 @@ class _Message:
         )
 
 
-def _once(reading: Reading, key: str, stored: dict[tuple[str, str, int], float]) -> Reading | Rejection | None:
-    """The reading, unless the message already gave its device and quantity a value at the same time: the
-    same value is the same point (dropped as a repeat); another value would overwrite it in the store,
-    so it is refused with the reason (a list of samples without times of their own, or two keys that
-    mean one quantity)."""
-    point = (reading.device, reading.quantity, reading.time_ns)
-    earlier = stored.setdefault(point, reading.value)
-    if earlier is reading.value:
-        return reading
+def _repeat(reading: Reading, key: str, earlier: float) -> Rejection | None:
+    """A second value for a device and quantity at a time the message already gave one (``earlier``): the same
+    value is the same point (dropped as a repeat, None); another value would overwrite it in the store, so it
+    is refused with the reason (a list of samples without times of their own, or two keys that mean one
+    quantity)."""
     if earlier == reading.value:
         return None
     return Rejection(
