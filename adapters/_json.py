@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from core.codec import DecodeError
-from core.model import RawObservation, RawTime
+from core.model import RawObservation, RawTime, new_tuple
 from core.timeutil import epoch_to_ns, guess_epoch_unit
 
 # Deep nesting is never a sensor reading; it is a way to make a decoder recurse forever.
@@ -84,9 +84,9 @@ def flatten_measurements(
         else:
             # null too: a sensor that reports no value is news for a mapped key (the normaliser
             # dead-letters it), and an unmapped one is counted like any other unknown key.
-            # Positional (key, value, unit, time, device, lat, lon, context, element): a NamedTuple's
-            # keywords cost more than its construction, for every value of every payload.
-            yield RawObservation(name, value, None, time, None, None, None, None, element)
+            # Every field, in order (key, value, unit, time, device, lat, lon, context, element, definition),
+            # through new_tuple: for every value of every payload.
+            yield new_tuple(RawObservation, (name, value, None, time, None, None, None, None, element, None))
 
 
 # A list element's own time: Milesight history frames (epoch ``timestamp``), Watteco samples (ISO

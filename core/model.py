@@ -18,6 +18,12 @@ from typing import NamedTuple
 RawTime = str | int
 
 
+# ``tuple.__new__`` builds a NamedTuple without calling its generated ``__new__`` (a Python function): a call
+# less for each value on the hot path (codecs, the normaliser). The caller gives every field, in order;
+# tests/test_model.py checks that what the codecs and the normaliser build this way is whole.
+new_tuple = tuple.__new__
+
+
 class RawObservation(NamedTuple):
     """One value a codec found in a payload, before any interpretation."""
 

@@ -19,12 +19,13 @@ from core.model import (
     RejectCode,
     Rejection,
     UnmappedKey,
+    new_tuple,
 )
 from core.names import MAX_DEVICE_ID, is_storable_device_id
 from core.timeutil import NS_PER_S, TimeFormatError, epoch_to_ns, guess_epoch_unit, parse_iso_ns
 from hub.labs import LabConfig, Source
 from hub.resolver import KeyResolver, Resolution, resolver_for
-from hub.vocabulary import Conversion, Vocabulary, load_vocabulary
+from hub.vocabulary import IDENTITY_CONVERSION, Conversion, Vocabulary, load_vocabulary
 
 # Readings stamped more than this far ahead of the receive time come from a wrong clock.
 MAX_FUTURE_NS = 10 * 60 * NS_PER_S
@@ -40,6 +41,7 @@ class Normaliser:
         self.vocabulary = vocabulary or load_vocabulary()
         self._quantities = self.vocabulary.quantities
         self._conversions: dict[tuple[str, str], Conversion | None] = {}
+        self._plans: dict[tuple[int, int, str | None], tuple[KeyResolver, Resolution, Conversion | None]] = {}
 
     def normalise(
         self,
@@ -57,7 +59,8 @@ class Normaliser:
         topic_device = source.device_from_topic(topic) if source is not None else None
         resolver = resolver or resolver_for(format_name, source)
         profile = resolver.profile(decoded.device_model, topic_device or decoded.device)
-        result = NormaliseResult(device_model=decoded.device_model, profile=profile.model if profile else None)
+        # Positional (readings, rejections, unmapped, guessed, device_model, profile): no keywords, no factories.
+        result = NormaliseResult([], [], [], [], decoded.device_model, profile.model if profile else None)
         # A profile reads the device decoder's own keys, not a network's normalized form of them.
         observations = decoded.native if profile is not None and decoded.native else decoded.observations
         meanings = resolver.resolve_all(observations, profile)
@@ -76,14 +79,14 @@ class Normaliser:
         for observation, resolution in pairs:
             if resolution is None:
                 device = topic_device or observation.device or decoded.device
-                result.unmapped.append(UnmappedKey(observation.key, observation.value, None, device))
+                result.unmapped.append(new_tuple(UnmappedKey, (observation.key, observation.value, None, device)))
                 continue
             quantity = resolution.quantity
             if quantity is None:
                 continue  # an ignored key or the message's time: known, and not a reading
             if resolution.fallback:
                 device = topic_device or observation.device or decoded.device
-                result.guessed.append(UnmappedKey(observation.key, observation.value, quantity, device))
+                result.guessed.append(new_tuple(UnmappedKey, (observation.key, observation.value, quantity, device)))
             outcome = one(observation, resolution, quantity, message)
             if type(outcome) is not Reading:
                 rejections.append(outcome)  # type: ignore[arg-type]  # the only other outcome is a Rejection
@@ -134,14 +137,15 @@ class Normaliser:
                 key,
             )
         # The payload's unit, else the one the resolver assumes (the key's entry, the source's and
-        # the format's defaults, the canonical unit).
-        unit = unit or message.resolver.default_unit(resolution)
-        conversion = self._conversion(quantity_name, unit)
+        # the format's defaults, the canonical unit); memoised per resolver, key meaning and payload unit.
+        plan = self._plans.get((id(message.resolver), id(resolution), unit))
+        conversion = plan[2] if plan is not None else self._plan(message.resolver, resolution, quantity_name, unit)
         if conversion is None:
+            unit = unit or message.resolver.default_unit(resolution)
             return Rejection(
                 RejectCode.UNKNOWN_UNIT, f"{key}: unit {unit!r} can't be converted to {quantity.unit}", key
             )
-        value = conversion.apply(number)
+        value = number if conversion is IDENTITY_CONVERSION else conversion.apply(number)
         if not quantity.minimum <= value <= quantity.maximum:
             return Rejection(
                 RejectCode.OUT_OF_RANGE,
@@ -151,15 +155,20 @@ class Normaliser:
             )
 
         raw_time = observation.time if observation.time is not None else message.time
+        time_ns: int
         if raw_time is None:
             time_ns = message.received_ns
         elif type(raw_time) is int:
             time_ns = raw_time  # already ns since the epoch (what resolve_time returns for it)
         else:
-            try:
-                time_ns = message.resolve_time(raw_time)
-            except TimeFormatError as exc:
-                return Rejection(RejectCode.BAD_TIME, f"{key}: {exc}", key)
+            known = message.times.get(raw_time)  # resolve_time's memo, asked first: a call less per value
+            if known is not None:
+                time_ns = known
+            else:
+                try:
+                    time_ns = message.resolve_time(raw_time)
+                except TimeFormatError as exc:
+                    return Rejection(RejectCode.BAD_TIME, f"{key}: {exc}", key)
         if time_ns > message.received_ns + MAX_FUTURE_NS:
             return Rejection(RejectCode.TIME_IN_FUTURE, f"{key}: time is ahead of the hub's clock", key)
         if time_ns < EARLIEST_NS:
@@ -187,7 +196,20 @@ class Normaliser:
             return Reading(None, None, device, quantity_name, value, quantity.unit, time_ns, lat, lon)
         if lat is None or lon is None:
             lat, lon = lab.location.lat, lab.location.lon
-        return Reading(lab.city, lab.lab, device, quantity_name, value, quantity.unit, time_ns, lat, lon)
+        return new_tuple(Reading, (lab.city, lab.lab, device, quantity_name, value, quantity.unit, time_ns, lat, lon))
+
+    def _plan(
+        self, resolver: KeyResolver, resolution: Resolution, quantity: str, unit: str | None
+    ) -> Conversion | None:
+        """The conversion for a value of ``resolution``'s key in ``unit`` (None: the unit the resolver assumes),
+        remembered under the ids of the resolver and the resolution (both long-lived: one resolver per source,
+        resolutions memoised per key). The entry holds both objects, so their ids can't pass to others while
+        it is there."""
+        conversion = self._conversion(quantity, unit or resolver.default_unit(resolution))
+        if len(self._plans) >= _CONVERSIONS_LIMIT:
+            self._plans.clear()
+        self._plans[(id(resolver), id(resolution), unit)] = (resolver, resolution, conversion)
+        return conversion
 
     def _conversion(self, quantity: str, unit: str) -> Conversion | None:
         """``Vocabulary.conversion``, memoised: a source's few units repeat in every message. Bounded, as units
@@ -207,7 +229,6 @@ class _Message:
     """What every value of one message shares: its time, zone, device, lab, resolver and top-level values."""
 
     __slots__ = (
-        "_times",
         "_values",
         "decoded",
         "lab",
@@ -216,6 +237,7 @@ class _Message:
         "resolver",
         "storable_device",
         "time",
+        "times",
         "topic_device",
         "zone",
     )
@@ -241,13 +263,13 @@ class _Message:
         self.time: RawTime | None = decoded.gateway_time
         # The device id last found storable (``is_storable_device_id``), so that it is checked once.
         self.storable_device: str | None = None
-        self._times: dict[RawTime, int] = {}  # one message usually repeats one time for every reading
+        self.times: dict[RawTime, int] = {}  # one message usually repeats one time for every reading
         self._values: dict[str, object] | None = None
 
     def resolve_time(self, raw: RawTime) -> int:
-        found = self._times.get(raw)
+        found = self.times.get(raw)
         if found is None:
-            found = self._times[raw] = resolve_time(raw, self.zone)
+            found = self.times[raw] = resolve_time(raw, self.zone)
         return found
 
     def set_time(self, observation: RawObservation) -> Rejection | None:

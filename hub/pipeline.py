@@ -61,7 +61,7 @@ class Pipeline:
         result = self.normaliser.normalise(
             decoded, received_ns=received_ns, format_name=format_name, lab=lab, source=source, topic=topic
         )
-        return Processed(format_name, result=result)
+        return Processed(format_name, result)
 
     def process_routed(self, route: Route, payload: bytes, *, topic: str, received_ns: int) -> Processed:
         """Process a message with its route's format, lab and source (what the service does with every one)."""

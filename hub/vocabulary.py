@@ -85,7 +85,8 @@ class Conversion:
         return float(f"{round(value * self.scale + self.offset, 9):.12g}") + 0.0
 
 
-_IDENTITY = Conversion(1.0, 0.0)
+# The canonical unit's conversion, one object: the normaliser skips it by identity.
+IDENTITY_CONVERSION = Conversion(1.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,7 @@ def _derive_conversions(
     parsed = {symbol: registry.Quantity(1, expr).units for symbol, expr in pint_units.items()}
     conversions: dict[tuple[str, str], Conversion] = {}
     for quantity in quantities.values():
-        conversions[(quantity.name, quantity.unit)] = _IDENTITY
+        conversions[(quantity.name, quantity.unit)] = IDENTITY_CONVERSION
         target = parsed.get(quantity.unit)
         for symbol, source in parsed.items():
             if target is None or symbol == quantity.unit:

@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters._json import load_json, type_name
 from core.codec import Codec, DecodeContext, DecodeError
-from core.model import DecodedMessage, RawObservation, RawTime
+from core.model import DecodedMessage, RawObservation, RawTime, new_tuple
 from core.timeutil import epoch_to_ns
 
 # RFC 8428 section 4.5.3: times below 2**28 are relative to "now".
@@ -76,9 +76,13 @@ class SenmlCodec(Codec):
             if unit in _LOCATION_UNITS and isinstance(value, float):
                 positions.setdefault((device, time), {})[unit] = value
                 continue
-            # Positional (key, value, unit, time, device): cheaper than a NamedTuple's keywords.
-            observations.append(RawObservation(key or unit or name, value, unit, time, device))
-        return DecodedMessage(observations=tuple(_locate(observations, positions)))
+            # Every field, in order (key, value, unit, time, device, lat, lon, context, element, definition),
+            # through new_tuple: cheaper than a NamedTuple's keywords.
+            observations.append(
+                new_tuple(RawObservation, (key or unit or name, value, unit, time, device, None, None, None, (), None))
+            )
+        # Every field, in order (observations, device, device_model, gateway_time, lat, lon, native).
+        return new_tuple(DecodedMessage, (tuple(_locate(observations, positions)), None, None, None, None, None, ()))
 
 
 def _check_fields(record: dict[str, Any], index: int) -> None:

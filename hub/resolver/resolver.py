@@ -187,7 +187,8 @@ class KeyResolver:
     ) -> list[Resolution | None]:
         """``resolve`` for every observation of one message (what the normaliser asks): the same answers,
         with the message's keys as ``present``, built only when an entry with an ``unless`` needs them."""
-        source, definitions = self._source, self._format.definitions
+        source, definitions, memo = self._source, self._format.definitions, self._memo
+        origin = profile.origin if profile is not None else ""
         present: frozenset[str] | None = None
         meanings: list[Resolution | None] = []
         for observation in observations:
@@ -196,7 +197,11 @@ class KeyResolver:
             if found is None and observation.definition is not None:
                 found = definitions.get(observation.definition)
             if found is None:
-                for entry in self._chain_of(key, profile, observation.context, observation.element):
+                # _chain_of's memo, asked here first: a call less for most keys.
+                chain = None if observation.element else memo.get((origin, observation.context, key))
+                if chain is None:
+                    chain = self._chain_of(key, profile, observation.context, observation.element)
+                for entry in chain:
                     if entry.unless:
                         if present is None:
                             present = frozenset(other.key for other in observations)
