@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MqttProtocol = Literal["3.1.1", "5"]
 # A shared-subscription group name is one topic level without wildcards (MQTT 5.0, 4.8.2).
 SHARE_GROUP_PATTERN = r"^[^/+#\s]{1,64}$"
+# How long an MQTT 5 broker keeps the hub's session after a disconnect, unless CITYLAB_MQTT_SESSION_EXPIRY_S says.
+DEFAULT_MQTT_SESSION_EXPIRY_S = 7 * 24 * 3600
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,11 @@ class Settings(BaseSettings):
     # group's members (`citylab serve --workers N`, or replicas on other machines, each with its own client
     # id and data directory) split the messages between them. `--workers` defaults it to the client id.
     mqtt_share_group: str | None = Field(default=None, pattern=SHARE_GROUP_PATTERN)
+    # MQTT 5 only: how long the broker keeps the hub's session (its subscriptions and queued messages) after a
+    # disconnect. Long by default, so that an outage of the hub loses nothing. With a broker that hands a dead
+    # shared-subscription member's messages to the others when its session ends (EMQX), a short expiry moves
+    # them on sooner (docs/scaling.md). 4294967295 (0xFFFFFFFF): never expires. MQTT 3.1.1 sessions never do.
+    mqtt_session_expiry_s: int = Field(default=DEFAULT_MQTT_SESSION_EXPIRY_S, ge=1, le=0xFFFFFFFF)
 
     influx_url: str = "http://127.0.0.1:8086"
     influx_api: Literal["v1", "v2"] = "v2"

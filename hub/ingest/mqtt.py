@@ -32,15 +32,16 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hub.ingest.envelope import InboundMessage
-from hub.settings import MqttProtocol, MqttTarget, Settings
+from hub.settings import DEFAULT_MQTT_SESSION_EXPIRY_S, MqttProtocol, MqttTarget, Settings
 
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike
 
 log = logging.getLogger(__name__)
 
-# A persistent session outlives a restart of the hub by this much (MQTT v5 only; 3.1.1 sessions never expire).
-SESSION_EXPIRY_S = 7 * 24 * 3600
+# A persistent session outlives a restart of the hub by this much, unless CITYLAB_MQTT_SESSION_EXPIRY_S says
+# otherwise (MQTT v5 only; 3.1.1 sessions never expire).
+SESSION_EXPIRY_S = DEFAULT_MQTT_SESSION_EXPIRY_S
 # PUBLISHes the broker may have in flight to the ingest consumer before it waits for acks.
 CONSUMER_MAX_INFLIGHT = 1000
 # Reconnect backoff of the ingest consumer, first and longest wait (CITYLAB_MQTT_RECONNECT_MAX_S).
@@ -254,15 +255,16 @@ def make_client(
 
 
 def connect_options(
-    protocol: MqttProtocol, *, persistent_session: bool
+    protocol: MqttProtocol, *, persistent_session: bool, session_expiry_s: int = SESSION_EXPIRY_S
 ) -> tuple[mqtt.CleanStartOption, Properties | None]:
-    """``(clean_start, properties)`` for ``client.connect``: under v5, a persistent session is asked for here."""
+    """``(clean_start, properties)`` for ``client.connect``: under v5, a persistent session is asked for here,
+    kept ``session_expiry_s`` after a disconnect (``CITYLAB_MQTT_SESSION_EXPIRY_S``)."""
     if protocol != "5":
         return mqtt.MQTT_CLEAN_START_FIRST_ONLY, None
     if not persistent_session:
         return True, None
     properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-    properties.SessionExpiryInterval = SESSION_EXPIRY_S
+    properties.SessionExpiryInterval = session_expiry_s
     return False, properties
 
 
@@ -281,8 +283,10 @@ class MqttConsumer:
         reconnect_delay_s: tuple[int, int] = RECONNECT_DELAY_S,
         keepalive_s: int = 30,
         max_outstanding: int = MAX_OUTSTANDING,
+        session_expiry_s: int = SESSION_EXPIRY_S,
     ) -> None:
         self.target = target
+        self._session_expiry_s = session_expiry_s
         self.client_id = client_id
         self.topic_filters = list(topic_filters)
         self._handler = on_message
@@ -339,6 +343,7 @@ class MqttConsumer:
             on_message=on_message,
             protocol=settings.mqtt_protocol,
             reconnect_delay_s=(1, settings.mqtt_reconnect_max_s),
+            session_expiry_s=settings.mqtt_session_expiry_s,
         )
 
     # --- lifecycle -------------------------------------------------------------------
@@ -346,7 +351,9 @@ class MqttConsumer:
     def start(self) -> None:
         """Connect and subscribe; paho reconnects in the background from then on."""
         self._accepting.set()
-        clean_start, properties = connect_options(self._protocol, persistent_session=True)
+        clean_start, properties = connect_options(
+            self._protocol, persistent_session=True, session_expiry_s=self._session_expiry_s
+        )
         host, port = self.target.host, self.target.port
         try:
             # The first attempt in the foreground, so a wrong host, port or CA is reported with

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from pydantic import ValidationError
 
 from hub.api.checks import check_mqtt
 from hub.api.models import Check
 from hub.devstack import Mosquitto, free_port
 from hub.ingest.envelope import InboundMessage
-from hub.ingest.mqtt import MqttConsumer, ReadAheadClient, make_client, paho_internals_missing
+from hub.ingest.mqtt import SESSION_EXPIRY_S, MqttConsumer, ReadAheadClient, make_client, paho_internals_missing
 from hub.settings import MqttProtocol, MqttTarget, Settings
 from tests.support.mqtt import publish_all
 from tests.support.tls import running_tls_broker
@@ -50,11 +51,21 @@ class Inbox:
 
 @contextmanager
 def consuming(
-    broker: Mosquitto, client_id: str, filters: list[str], *, protocol: MqttProtocol = "3.1.1"
+    broker: Mosquitto,
+    client_id: str,
+    filters: list[str],
+    *,
+    protocol: MqttProtocol = "3.1.1",
+    session_expiry_s: int = SESSION_EXPIRY_S,
 ) -> Iterator[tuple[MqttConsumer, Inbox]]:
     inbox = Inbox()
     consumer = MqttConsumer(
-        MqttTarget.parse(broker.url), client_id=client_id, topic_filters=filters, on_message=inbox, protocol=protocol
+        MqttTarget.parse(broker.url),
+        client_id=client_id,
+        topic_filters=filters,
+        on_message=inbox,
+        protocol=protocol,
+        session_expiry_s=session_expiry_s,
     )
     consumer.start()
     try:
@@ -249,3 +260,31 @@ def test_this_paho_has_every_private_part_the_read_ahead_client_relies_on() -> N
     assert paho_internals_missing() == []
     client = make_client(MqttTarget.parse("mqtt://127.0.0.1:1883"), client_id="probe", read_ahead=True)
     assert isinstance(client, ReadAheadClient)
+
+
+def test_a_short_mqtt5_session_expiry_ends_the_session_and_what_it_would_have_queued(broker: Mosquitto) -> None:
+    """CITYLAB_MQTT_SESSION_EXPIRY_S (MQTT 5): with a short expiry the broker forgets the session soon after the
+    hub disconnects, so what is published later is not queued for it (the setting for a broker that moves a
+    dead shared-subscription member's share on when its session ends); with the default, it is queued."""
+    topic = unique("t")
+    short, long = unique("short-session"), unique("long-session")
+    for client_id, expiry in ((short, 1), (long, SESSION_EXPIRY_S)):
+        with consuming(broker, client_id, [f"{topic}/+"], protocol="5", session_expiry_s=expiry):
+            pass
+    time.sleep(3)  # past the short expiry (Mosquitto checks expiries about once a second)
+    publish_all(broker.port, [(f"{topic}/while-away", b"away")])
+    with consuming(broker, long, [f"{topic}/+"], protocol="5") as (_consumer, inbox):
+        wait_until(lambda: inbox.payloads == [b"away"], 10, "the message queued for the long session")
+    with consuming(broker, short, [f"{topic}/+"], protocol="5", session_expiry_s=1) as (_consumer, inbox):
+        publish_all(broker.port, [(f"{topic}/after", b"after")])
+        wait_until(lambda: inbox.payloads == [b"after"], 10, "only what came after the new session began")
+
+
+def test_the_session_expiry_setting_is_bounded_by_mqtt5(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().mqtt_session_expiry_s == SESSION_EXPIRY_S
+    monkeypatch.setenv("CITYLAB_MQTT_SESSION_EXPIRY_S", "300")
+    assert Settings().mqtt_session_expiry_s == 300
+    for bad in ("0", str(0xFFFFFFFF + 1)):
+        monkeypatch.setenv("CITYLAB_MQTT_SESSION_EXPIRY_S", bad)
+        with pytest.raises(ValidationError, match="mqtt_session_expiry_s"):
+            Settings()
