@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     retry_max_backoff_s: float = 30.0
     # After this long failing, batches go to the disk spool (and are acked); 0 disables the spool.
     spool_after_s: float = 10.0
+    # Unmapped and guessed keys not seen for this long leave the unmapped-key store (hub/unmapped).
+    unmapped_retention_days: float = Field(default=30.0, gt=0)
 
     # HTTP API (docs/api.md). `citylab serve` also hosts it when api_port is set.
     api_host: str = "127.0.0.1"

@@ -47,7 +47,9 @@ class IngestService:
         self.stats = IngestStats()
         self.dead_letters = DeadLetterStore(settings.dead_letter_path)
         self.spool = Spool(settings.spool_path) if settings.spool_after_s > 0 else None
-        self.unmapped = UnmappedStore(settings.data_dir / UNMAPPED_FILE)
+        self.unmapped = UnmappedStore(
+            settings.data_dir / UNMAPPED_FILE, retention_days=settings.unmapped_retention_days
+        )
         # Labs with `forward:` get their latest entities pushed to their city's NGSI-LD broker.
         self.forwarding = Forwarding.from_labs(self.labs)
         self.writer = writer or writer_from_settings(settings)

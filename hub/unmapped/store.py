@@ -7,13 +7,16 @@ so that an operator can see what never becomes a reading, and what became one on
 
 Keys come from payloads, so the store is bounded: keys and samples are cut to a length, and past
 ``max_rows`` rows in all (``max_rows_per_lab`` for one lab) a new key is not stored but counted
-as ``dropped`` for its lab and device model, so the listing says that more keys were seen. A process
-writes its own file, ``$CITYLAB_DATA_DIR/unmapped.sqlite3``; readers merge several.
+as ``dropped`` for its lab and device model, so the listing says that more keys were seen. Rows not seen for
+``retention`` (``CITYLAB_UNMAPPED_RETENTION_DAYS``, 30 days by default) are deleted, at most once an hour, so
+that keys of devices long gone leave the listing and make room for new ones. A process writes its own file,
+``$CITYLAB_DATA_DIR/unmapped.sqlite3``; readers merge several.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +32,10 @@ MAX_DEVICE_CHARS = 200
 MAX_TOPIC_CHARS = 500
 MAX_ROWS = 20_000
 MAX_ROWS_PER_LAB = 2_000
+NS_PER_DAY = 86_400 * 10**9
+DEFAULT_RETENTION_DAYS = 30.0
+# The writer deletes expired rows at most this often (a DELETE over the table; rows only age by days).
+PRUNE_EVERY_NS = 3_600 * 10**9
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS unmapped_keys (
@@ -162,11 +169,19 @@ class UnmappedStore:
     """One connection, used by one thread at a time (the ingest writer, or a reader)."""
 
     def __init__(
-        self, path: Path, *, max_rows: int = MAX_ROWS, max_rows_per_lab: int = MAX_ROWS_PER_LAB, readonly: bool = False
+        self,
+        path: Path,
+        *,
+        max_rows: int = MAX_ROWS,
+        max_rows_per_lab: int = MAX_ROWS_PER_LAB,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+        readonly: bool = False,
     ) -> None:
         self.path = path
         self.max_rows = max_rows
         self.max_rows_per_lab = max_rows_per_lab
+        self.retention_ns = int(retention_days * NS_PER_DAY)
+        self._pruned_at_ns: int | None = None
         if readonly:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
@@ -195,6 +210,9 @@ class UnmappedStore:
                 tally.add(sighting)
         if not tallies:
             return 0
+        now_ns = time.time_ns()
+        if self._pruned_at_ns is None or now_ns - self._pruned_at_ns >= PRUNE_EVERY_NS:
+            self.prune(now_ns)
         known = self._known_rows()
         upserts = []
         dropped: dict[tuple[str, str], _Tally] = {}
@@ -228,6 +246,19 @@ class UnmappedStore:
                 rows = [(lab, model, tally.count, tally.last_ns) for (lab, model), tally in dropped.items()]
                 self._db.executemany(_DROP, rows)
         return len(upserts)
+
+    def prune(self, now_ns: int) -> int:
+        """Delete the rows (and dropped counts) last seen more than ``retention`` before ``now_ns``; returns how
+        many keys went. A key that comes back is counted again from then on."""
+        cutoff = now_ns - self.retention_ns
+        with self._transaction():
+            gone = self._db.execute("DELETE FROM unmapped_keys WHERE last_ns < ?", (cutoff,)).rowcount
+            self._db.execute("DELETE FROM unmapped_dropped WHERE last_ns < ?", (cutoff,))
+        self._pruned_at_ns = now_ns
+        if gone:
+            self._known = None  # counted again from the table, with the room the deleted rows made
+            self._per_lab = {}
+        return gone
 
     def rows(self, lab: str | None = None) -> list[UnmappedRow]:
         sql = (

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from hub.read.unmapped import find_stores, merge_rows
 from hub.unmapped import Sighting, UnmappedStore, sample_of
-from hub.unmapped.store import MAX_KEY_CHARS, MAX_SAMPLE_CHARS
+from hub.unmapped.store import MAX_KEY_CHARS, MAX_SAMPLE_CHARS, NS_PER_DAY
 
-T = 1_772_366_400_000_000_000
+# An hour ago: within the store's retention (rows last seen longer ago are deleted as the store is written).
+T = time.time_ns() - 3_600 * 10**9
 
 
 def sighting(key: str, value: object, at: int = 0, **extra: object) -> Sighting:
@@ -80,3 +82,22 @@ def test_the_stores_of_several_processes_read_as_one(tmp_path: Path) -> None:
     assert (row.count, row.first_ns, row.last_ns, row.sample) == (4, T + 5, T + 20, "2")
     assert dropped == []
     assert find_stores([tmp_path / "nowhere"]) == []
+
+
+def test_keys_not_seen_for_the_retention_leave_and_make_room(tmp_path: Path) -> None:
+    """A device long gone should not keep its keys in the operator's list forever, nor hold the store's rows
+    that new keys need: rows last seen longer than the retention ago are deleted as the store is written."""
+    path = tmp_path / "unmapped.sqlite3"
+    store = UnmappedStore(path, max_rows=2, retention_days=30)
+    # Written before any prune of this store (a store prunes as it first writes, then hourly).
+    store.record([sighting("gone", 1, at=-40 * NS_PER_DAY), sighting("old-too", 2, at=-31 * NS_PER_DAY)])
+    store.record([sighting("new", 3)])  # the store is full: counted as dropped, not stored
+    assert {row.key for row in store.rows()} == {"gone", "old-too"}
+    assert [row.count for row in store.dropped()] == [1]
+    store.close()
+
+    restarted = UnmappedStore(path, max_rows=2, retention_days=30)  # prunes at its first write
+    restarted.record([sighting("new", 3), sighting("recent", 4, at=-29 * NS_PER_DAY)])
+    assert {row.key for row in restarted.rows()} == {"new", "recent"}
+    assert [row.count for row in restarted.dropped()] == [1]  # the drop counted an hour ago stays
+    assert restarted.prune(T + 40 * NS_PER_DAY) == 2 and restarted.rows() == [] and restarted.dropped() == []
