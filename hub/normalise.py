@@ -29,8 +29,8 @@ from hub.vocabulary import IDENTITY_CONVERSION, Conversion, Vocabulary, load_voc
 
 # Readings stamped more than this far ahead of the receive time come from a wrong clock.
 MAX_FUTURE_NS = 10 * 60 * NS_PER_S
-# Memoised (quantity, unit) conversions: units are payload text, so the memo starts over when full.
-_CONVERSIONS_LIMIT = 4096
+# Memoised conversions (Normaliser._plan): units are payload text, so the memo starts over when full.
+_PLANS_LIMIT = 4096
 _isfinite = math.isfinite
 # Nothing the network measures predates this; earlier times are unit mistakes (ms read as s, 1970).
 EARLIEST_NS = 946_684_800 * NS_PER_S  # 2000-01-01T00:00:00Z
@@ -40,7 +40,6 @@ class Normaliser:
     def __init__(self, vocabulary: Vocabulary | None = None) -> None:
         self.vocabulary = vocabulary or load_vocabulary()
         self._quantities = self.vocabulary.quantities
-        self._conversions: dict[tuple[str, str], Conversion | None] = {}
         self._plans: dict[tuple[int, int, str | None], tuple[KeyResolver, Resolution, Conversion | None]] = {}
 
     def normalise(
@@ -205,24 +204,11 @@ class Normaliser:
         remembered under the ids of the resolver and the resolution (both long-lived: one resolver per source,
         resolutions memoised per key). The entry holds both objects, so their ids can't pass to others while
         it is there."""
-        conversion = self._conversion(quantity, unit or resolver.default_unit(resolution))
-        if len(self._plans) >= _CONVERSIONS_LIMIT:
+        conversion = self.vocabulary.conversion(quantity, unit or resolver.default_unit(resolution))
+        if len(self._plans) >= _PLANS_LIMIT:
             self._plans.clear()
         self._plans[(id(resolver), id(resolution), unit)] = (resolver, resolution, conversion)
         return conversion
-
-    def _conversion(self, quantity: str, unit: str) -> Conversion | None:
-        """``Vocabulary.conversion``, memoised: a source's few units repeat in every message. Bounded, as units
-        are payload text."""
-        memo_key = (quantity, unit)
-        try:
-            return self._conversions[memo_key]
-        except KeyError:
-            pass
-        if len(self._conversions) >= _CONVERSIONS_LIMIT:
-            self._conversions.clear()
-        found = self._conversions[memo_key] = self.vocabulary.conversion(quantity, unit)
-        return found
 
 
 class _Message:
