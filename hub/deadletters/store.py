@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.store.sqlite import open_store
+
 # Reasons are text for people; the payload is data and is stored whole.
 MAX_REASON_CHARS = 2000
 
@@ -65,13 +67,9 @@ class DeadLetterStore:
     """One connection, used by one thread at a time (the ingest writer, or an API request)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a letter stands in for an acked MQTT message; NORMAL could lose the last commits on a power cut.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, _SCHEMA, synchronous="FULL")
 
     def add_many(self, letters: Iterable[DeadLetter]) -> int:
         rows = [self._row(letter) for letter in letters]

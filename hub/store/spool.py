@@ -15,10 +15,11 @@ stored or dead-lettered.
 from __future__ import annotations
 
 import bisect
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from hub.store.sqlite import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -80,13 +81,9 @@ class Spool:
     """Used by the writer thread only."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
         # FULL: a spooled batch stands in for acked MQTT messages, so it must survive a power cut.
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, _SCHEMA, synchronous="FULL")
         self._migrate_legacy()
         self._lines = int(self._db.execute("SELECT COALESCE(SUM(line_count), 0) FROM batches").fetchone()[0])
 

@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import orjson
 
+from hub.store.sqlite import open_store
+
 FILE_NAME = "unmapped.sqlite3"
 MAX_KEY_CHARS = 200
 MAX_SAMPLE_CHARS = 120
@@ -185,11 +187,8 @@ class UnmappedStore:
         if readonly:
             self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            # NORMAL: the store only informs the operator; a commit lost on a power cut loses no reading.
+            self._db = open_store(path, _SCHEMA, synchronous="NORMAL")
         self._known: set[tuple[str, str, str, str]] | None = None
         self._per_lab: dict[str, int] = {}
 
