@@ -22,6 +22,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
@@ -198,14 +199,16 @@ _PAHO_ATTRIBUTES = (
 )
 
 
-def paho_internals_missing(client: mqtt.Client | None = None) -> list[str]:
-    """The private paho names ReadAheadClient needs that this paho lacks (empty when all are there)."""
-    probe = client or mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+@cache
+def paho_internals_missing() -> tuple[str, ...]:
+    """The private paho names ReadAheadClient needs that this paho lacks (empty when all are there). Asked once
+    per process: the installed paho does not change under it."""
+    probe = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
     missing = [name for name in _PAHO_METHODS if not callable(getattr(mqtt.Client, name, None))]
     missing += [name for name in _PAHO_ATTRIBUTES if not hasattr(probe, name)]
     if not missing and not hasattr(probe._on_message_filtered, "_root"):
         missing.append("_on_message_filtered._root")
-    return missing
+    return tuple(missing)
 
 
 def make_client(

@@ -257,7 +257,7 @@ def test_the_health_probe_verifies_mqtts_against_the_configured_ca(tmp_path: Pat
 def test_this_paho_has_every_private_part_the_read_ahead_client_relies_on() -> None:
     """ReadAheadClient and ack_many use private parts of paho-mqtt 2.x; a paho release that drops one makes
     the hub fall back to paho's plain client (slower). This test says so at the upgrade, not in production."""
-    assert paho_internals_missing() == []
+    assert paho_internals_missing() == ()
     client = make_client(MqttTarget.parse("mqtt://127.0.0.1:1883"), client_id="probe", read_ahead=True)
     assert isinstance(client, ReadAheadClient)
 
